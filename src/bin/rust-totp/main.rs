@@ -1,0 +1,3 @@
+//! rust-totp: enrolment CLI (in progress).
+
+fn main() {}
