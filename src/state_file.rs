@@ -1,1 +1,818 @@
-//! (in progress)
+//! The model of the per-user state file, `~/.google_authenticator`.
+//!
+//! The format is the one Google's `google-authenticator` tool writes and its
+//! PAM module rewrites: the first line holds the base32 secret, lines that
+//! start with `" ` (a double quote and a space) hold options, and lines of
+//! eight digits are one-time emergency scratch codes.
+//!
+//! A file is kept as its lines, each with the exact run of line-break
+//! characters that followed it, so that a file that is parsed and written back
+//! unchanged is byte-identical, lines this crate does not know are kept in
+//! place, and every edit changes the text exactly the way the reference module
+//! does. Parsing validates every option this crate uses and reports the first
+//! problem with its line number; it never panics.
+#![forbid(unsafe_code)]
+
+use data_encoding::{Encoding, Specification};
+use std::sync::OnceLock;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Largest state file accepted, in bytes (the reference module's limit).
+pub const MAX_FILE_SIZE: usize = 64 * 1024;
+
+/// Default `STEP_SIZE` in seconds.
+pub const DEFAULT_STEP_SIZE: u32 = 30;
+
+/// Default `WINDOW_SIZE` in codes.
+pub const DEFAULT_WINDOW_SIZE: u32 = 3;
+
+/// Number of `LASTn` grace-period records a file can hold.
+pub const GRACE_SLOTS: usize = 10;
+
+/// Why a state file was refused. Every variant that concerns a line carries
+/// its 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is larger than {MAX_FILE_SIZE} bytes")]
+    TooLarge,
+    #[error("line {line}: contains a NUL byte")]
+    NulByte { line: usize },
+    #[error("line {line}: is not valid UTF-8 text")]
+    NotText { line: usize },
+    #[error("line 1: no valid base32 secret")]
+    InvalidSecret,
+    #[error("line {line}: invalid {option} value (expected {expected})")]
+    InvalidOption {
+        line: usize,
+        option: &'static str,
+        expected: &'static str,
+    },
+}
+
+/// A recognised option line, with its already validated value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Setting {
+    TotpAuth,
+    HotpCounter(i64),
+    StepSize(u32),
+    WindowSize(u32),
+    DisallowReuse,
+    RateLimit(RateLimit),
+    TimeSkew(i64),
+    ResettingTimeSkew(Vec<SkewSample>),
+    /// A `LASTn` grace-period record; the digit is the slot.
+    Last(u8),
+    /// An option line with a name this crate does not use.
+    Unknown,
+}
+
+/// What a line of the file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LineKind {
+    Secret,
+    Option { name: String, setting: Setting },
+    ScratchCode(u32),
+    /// Anything else: kept verbatim, never interpreted.
+    Other,
+}
+
+/// One line: its text without line breaks, and the run of `\r`/`\n`
+/// characters that ends it (empty only for a last line without newline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
+    text: String,
+    breaks: String,
+    kind: LineKind,
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+/// The `RATE_LIMIT` option: at most `attempts` logins per `interval` seconds,
+/// with the timestamps of recent attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub attempts: u32,
+    pub interval: u32,
+    pub timestamps: Vec<u32>,
+}
+
+/// One entry of `RESETTING_TIME_SKEW`: a time step and the skew (in steps)
+/// at which the user's code matched it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkewSample {
+    pub step: i64,
+    pub skew: i64,
+}
+
+/// A grace-period record: the remote host of a successful login and when it
+/// happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecord {
+    pub host: String,
+    pub when: u64,
+}
+
+/// A parsed `~/.google_authenticator` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateFile {
+    lines: Vec<Line>,
+    key: Zeroizing<Vec<u8>>,
+}
+
+impl StateFile {
+    /// Parses the bytes of a state file.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        if bytes.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        if bytes.len() > MAX_FILE_SIZE {
+            return Err(ParseError::TooLarge);
+        }
+        let mut lines = split_lines(bytes)?;
+        let key = decode_secret(&lines[0].text).ok_or(ParseError::InvalidSecret)?;
+        lines[0].kind = LineKind::Secret;
+        let mut in_scratch_run = true;
+        for (index, line) in lines.iter_mut().enumerate().skip(1) {
+            line.kind = classify(&line.text, in_scratch_run, index + 1)?;
+            if line.kind == LineKind::Other {
+                // Like the reference, scratch codes are only looked for up to
+                // the first line that is neither an option nor a code.
+                in_scratch_run = false;
+            }
+        }
+        Ok(Self { lines, key })
+    }
+
+    /// The file's bytes, exactly as they would be written.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            self.lines
+                .iter()
+                .map(|l| l.text.len() + l.breaks.len())
+                .sum(),
+        ));
+        for line in &self.lines {
+            out.extend_from_slice(line.text.as_bytes());
+            out.extend_from_slice(line.breaks.as_bytes());
+        }
+        out
+    }
+
+    /// The secret as written on the first line.
+    pub fn secret_base32(&self) -> &str {
+        self.lines[0].text.trim()
+    }
+
+    /// The decoded shared key.
+    pub fn secret_key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// Whether `TOTP_AUTH` is present.
+    pub fn is_totp(&self) -> bool {
+        self.settings().any(|s| *s == Setting::TotpAuth)
+    }
+
+    /// The `HOTP_COUNTER` value, when present. The file uses HOTP when it is
+    /// positive.
+    pub fn hotp_counter(&self) -> Option<u64> {
+        self.find(|s| match s {
+            Setting::HotpCounter(n) => Some(u64::try_from(*n).unwrap_or(0)),
+            _ => None,
+        })
+    }
+
+    /// `STEP_SIZE` in seconds.
+    pub fn step_size(&self) -> u32 {
+        self.find(|s| match s {
+            Setting::StepSize(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(DEFAULT_STEP_SIZE)
+    }
+
+    /// `WINDOW_SIZE` in codes.
+    pub fn window_size(&self) -> u32 {
+        self.find(|s| match s {
+            Setting::WindowSize(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(DEFAULT_WINDOW_SIZE)
+    }
+
+    /// `TIME_SKEW` in steps.
+    pub fn time_skew(&self) -> i64 {
+        self.find(|s| match s {
+            Setting::TimeSkew(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(0)
+    }
+
+    /// Whether `DISALLOW_REUSE` is present.
+    pub fn disallow_reuse(&self) -> bool {
+        self.settings().any(|s| *s == Setting::DisallowReuse)
+    }
+
+    /// The raw value of the `DISALLOW_REUSE` line: the time steps already
+    /// used, separated by white space.
+    pub fn disallow_reuse_value(&self) -> Option<&str> {
+        self.option_value("DISALLOW_REUSE")
+    }
+
+    /// `RATE_LIMIT` as `(attempts, interval)`.
+    pub fn rate_limit(&self) -> Option<(u32, u32)> {
+        self.rate_limit_state().map(|r| (r.attempts, r.interval))
+    }
+
+    /// `RATE_LIMIT` with its recorded timestamps.
+    pub fn rate_limit_state(&self) -> Option<&RateLimit> {
+        self.find(|s| match s {
+            Setting::RateLimit(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// The samples of `RESETTING_TIME_SKEW`, oldest first.
+    pub fn resetting_time_skew(&self) -> Vec<SkewSample> {
+        self.find(|s| match s {
+            Setting::ResettingTimeSkew(v) => Some(v.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+    }
+
+    /// The emergency scratch codes, in file order.
+    pub fn scratch_codes(&self) -> Vec<u32> {
+        self.lines
+            .iter()
+            .filter_map(|l| match l.kind {
+                LineKind::ScratchCode(code) => Some(code),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The grace-period record in slot `slot` (`LAST0` … `LAST9`), when it is
+    /// present and well formed.
+    pub fn login_record(&self, slot: u8) -> Option<LoginRecord> {
+        let line = self.lines.iter().find(
+            |l| matches!(&l.kind, LineKind::Option { setting: Setting::Last(n), .. } if *n == slot),
+        )?;
+        parse_login_record(option_value_of(&line.text))
+    }
+
+    /// Whether a `LASTn` line exists for `slot`, well formed or not.
+    pub fn has_login_slot(&self, slot: u8) -> bool {
+        self.settings().any(|s| *s == Setting::Last(slot))
+    }
+
+    /// The value of the first option line named `name`, white space after
+    /// the name skipped.
+    pub fn option_value(&self, name: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .find(|l| matches!(&l.kind, LineKind::Option { name: n, .. } if n == name))
+            .map(|l| option_value_of(&l.text))
+    }
+
+    /// Sets option `name` to `value` the way the reference module does: the
+    /// first line with that name is replaced (together with any blank lines
+    /// after it) by `" NAME VALUE` and a newline, later lines with that name
+    /// are removed, and a missing option is inserted right after the secret.
+    /// `name` must be an option name: upper-case letters, digits and `_`.
+    pub fn set_option(&mut self, name: &str, value: &str) {
+        debug_assert!(is_option_name(name), "invalid option name {name}");
+        let text = format!("\" {name} {value}");
+        let kind = classify(&text, false, 0).unwrap_or(LineKind::Other);
+        let new_line = Line {
+            text,
+            breaks: "\n".to_owned(),
+            kind,
+        };
+        let is_named = |l: &Line| matches!(&l.kind, LineKind::Option { name: n, .. } if n == name);
+        match self.lines.iter().position(is_named) {
+            Some(index) => {
+                self.lines[index] = new_line;
+                let mut i = index + 1;
+                while i < self.lines.len() {
+                    if is_named(&self.lines[i]) {
+                        self.lines.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            None => {
+                if self.lines[0].breaks.is_empty() {
+                    // The reference would glue the option onto the secret
+                    // line here; give the secret its newline instead.
+                    self.lines[0].breaks.push('\n');
+                }
+                self.lines.insert(1, new_line);
+            }
+        }
+    }
+
+    /// Removes the first scratch-code line holding `code`. Returns whether
+    /// one was removed.
+    pub fn remove_scratch_code(&mut self, code: u32) -> bool {
+        let found = self
+            .lines
+            .iter()
+            .position(|l| l.kind == LineKind::ScratchCode(code));
+        if let Some(index) = found {
+            self.lines.remove(index);
+        }
+        found.is_some()
+    }
+
+    fn settings(&self) -> impl Iterator<Item = &Setting> {
+        self.lines.iter().filter_map(|l| match &l.kind {
+            LineKind::Option { setting, .. } => Some(setting),
+            _ => None,
+        })
+    }
+
+    /// The first recognised setting for which `pick` returns a value; like
+    /// the reference, only the first line of each option counts.
+    fn find<'a, T>(&'a self, pick: impl Fn(&'a Setting) -> Option<T>) -> Option<T> {
+        let mut seen = Vec::new();
+        for line in &self.lines {
+            if let LineKind::Option { name, setting } = &line.kind {
+                if seen.contains(&name.as_str()) {
+                    continue;
+                }
+                seen.push(name.as_str());
+                if let Some(value) = pick(setting) {
+                    return Some(value);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Splits the file into lines at runs of `\r`/`\n`, checking for NUL bytes
+/// and non-UTF-8 text.
+fn split_lines(bytes: &[u8]) -> Result<Vec<Line>, ParseError> {
+    let mut lines = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() || lines.is_empty() {
+        let number = lines.len() + 1;
+        let text_len = rest
+            .iter()
+            .position(|b| *b == b'\r' || *b == b'\n')
+            .unwrap_or(rest.len());
+        let (text, after) = rest.split_at(text_len);
+        let breaks_len = after
+            .iter()
+            .position(|b| *b != b'\r' && *b != b'\n')
+            .unwrap_or(after.len());
+        let (breaks, next) = after.split_at(breaks_len);
+        if text.contains(&0) {
+            return Err(ParseError::NulByte { line: number });
+        }
+        let text = std::str::from_utf8(text).map_err(|_| ParseError::NotText { line: number })?;
+        lines.push(Line {
+            text: text.to_owned(),
+            breaks: String::from_utf8_lossy(breaks).into_owned(),
+            kind: LineKind::Other,
+        });
+        rest = next;
+    }
+    Ok(lines)
+}
+
+/// The base32 alphabet of RFC 4648, without padding, tolerant of the unused
+/// low bits of the last character (as the reference is).
+fn base32() -> &'static Encoding {
+    static ENCODING: OnceLock<Encoding> = OnceLock::new();
+    ENCODING.get_or_init(|| {
+        let mut spec = Specification::new();
+        spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+        spec.check_trailing_bits = false;
+        spec.encoding().unwrap_or_else(|_| unreachable!())
+    })
+}
+
+/// Decodes a secret the way the reference reads it: spaces, tabs, carriage
+/// returns and dashes are ignored, lower case is accepted, the commonly
+/// mistyped `0`, `1` and `8` stand for `O`, `L` and `B`, and characters that do
+/// not complete a byte are dropped. At least one byte must result.
+pub fn decode_secret(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let mut normalized = Zeroizing::new(String::with_capacity(text.len()));
+    for c in text.chars() {
+        match c {
+            ' ' | '\t' | '\r' | '\n' | '-' => {}
+            '0' => normalized.push('O'),
+            '1' => normalized.push('L'),
+            '8' => normalized.push('B'),
+            c if c.is_ascii_alphabetic() || ('2'..='7').contains(&c) => {
+                normalized.push(c.to_ascii_uppercase());
+            }
+            _ => return None,
+        }
+    }
+    // A trailing character that cannot complete a byte carries no data.
+    if matches!(normalized.len() % 8, 1 | 3 | 6) {
+        normalized.pop();
+    }
+    let key = Zeroizing::new(base32().decode(normalized.as_bytes()).ok()?);
+    (!key.is_empty()).then_some(key)
+}
+
+/// Encodes a key in upper-case base32 without padding, as the reference
+/// tool writes secrets.
+pub fn encode_secret(key: &[u8]) -> String {
+    base32().encode(key)
+}
+
+fn is_option_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The part of an option line after its name and the white space that
+/// follows the name.
+fn option_value_of(text: &str) -> &str {
+    let after_quote = &text[2..];
+    let name_len = after_quote
+        .find([' ', '\t'])
+        .unwrap_or(after_quote.len());
+    after_quote[name_len..].trim_start_matches([' ', '\t'])
+}
+
+/// Classifies a line other than the first. `line` is its 1-based number,
+/// used in errors.
+fn classify(text: &str, in_scratch_run: bool, line: usize) -> Result<LineKind, ParseError> {
+    if let Some(after_quote) = text.strip_prefix("\" ") {
+        let name_len = after_quote
+            .find([' ', '\t'])
+            .unwrap_or(after_quote.len());
+        let name = &after_quote[..name_len];
+        let setting = parse_setting(name, option_value_of(text), line)?;
+        return Ok(LineKind::Option {
+            name: name.to_owned(),
+            setting,
+        });
+    }
+    if text.starts_with('"') {
+        return Ok(LineKind::Other);
+    }
+    match parse_scratch_code(text) {
+        Some(code) if in_scratch_run => Ok(LineKind::ScratchCode(code)),
+        _ => Ok(LineKind::Other),
+    }
+}
+
+/// An eight-digit code whose first digit is not zero.
+fn parse_scratch_code(text: &str) -> Option<u32> {
+    let bytes = text.as_bytes();
+    let well_formed =
+        bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) && bytes[0] != b'0';
+    if well_formed { text.parse().ok() } else { None }
+}
+
+fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseError> {
+    let invalid = |option: &'static str, expected: &'static str| ParseError::InvalidOption {
+        line,
+        option,
+        expected,
+    };
+    let value = value.trim_end_matches([' ', '\t']);
+    let setting = match name {
+        "TOTP_AUTH" => Setting::TotpAuth,
+        "DISALLOW_REUSE" => {
+            if !value.split_ascii_whitespace().all(is_unsigned) {
+                return Err(invalid("DISALLOW_REUSE", "a list of time steps"));
+            }
+            Setting::DisallowReuse
+        }
+        "HOTP_COUNTER" => Setting::HotpCounter(
+            parse_signed(value).ok_or_else(|| invalid("HOTP_COUNTER", "an integer"))?,
+        ),
+        "STEP_SIZE" => Setting::StepSize(
+            parse_in_range(value, 1, 60).ok_or_else(|| invalid("STEP_SIZE", "1 to 60 seconds"))?,
+        ),
+        "WINDOW_SIZE" => Setting::WindowSize(
+            parse_in_range(value, 1, 100).ok_or_else(|| invalid("WINDOW_SIZE", "1 to 100"))?,
+        ),
+        "RATE_LIMIT" => Setting::RateLimit(parse_rate_limit(value).ok_or_else(|| {
+            invalid(
+                "RATE_LIMIT",
+                "1 to 100 attempts, 1 to 3600 seconds, then timestamps",
+            )
+        })?),
+        "TIME_SKEW" => {
+            Setting::TimeSkew(parse_signed(value).ok_or_else(|| invalid("TIME_SKEW", "an integer"))?)
+        }
+        "RESETTING_TIME_SKEW" => Setting::ResettingTimeSkew(
+            parse_skew_samples(value)
+                .ok_or_else(|| invalid("RESETTING_TIME_SKEW", "entries like 1234567+2"))?,
+        ),
+        _ => match name.strip_prefix("LAST").map(str::as_bytes) {
+            Some([digit]) if digit.is_ascii_digit() => Setting::Last(digit - b'0'),
+            _ => Setting::Unknown,
+        },
+    };
+    Ok(setting)
+}
+
+fn is_unsigned(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && token.parse::<u64>().is_ok()
+}
+
+fn parse_signed(value: &str) -> Option<i64> {
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    if !is_unsigned(digits) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+fn parse_in_range(value: &str, low: u32, high: u32) -> Option<u32> {
+    if !is_unsigned(value) {
+        return None;
+    }
+    value.parse().ok().filter(|n| (low..=high).contains(n))
+}
+
+fn parse_rate_limit(value: &str) -> Option<RateLimit> {
+    let mut fields = value.split_ascii_whitespace();
+    let attempts = parse_in_range(fields.next()?, 1, 100)?;
+    let interval = parse_in_range(fields.next()?, 1, 3600)?;
+    let timestamps = fields
+        .map(|t| if is_unsigned(t) { t.parse().ok() } else { None })
+        .collect::<Option<Vec<u32>>>()?;
+    Some(RateLimit {
+        attempts,
+        interval,
+        timestamps,
+    })
+}
+
+fn parse_skew_samples(value: &str) -> Option<Vec<SkewSample>> {
+    value
+        .split_ascii_whitespace()
+        .map(|entry| {
+            let sign_at = entry.find(['+', '-'])?;
+            let (step, skew) = entry.split_at(sign_at);
+            if !is_unsigned(step) || !is_unsigned(&skew[1..]) {
+                return None;
+            }
+            Some(SkewSample {
+                step: step.parse().ok()?,
+                skew: skew.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Parses `host when`, accepting the host characters the reference accepts.
+fn parse_login_record(value: &str) -> Option<LoginRecord> {
+    let mut fields = value.split_ascii_whitespace();
+    let host = fields.next()?;
+    let when = fields.next()?;
+    if !is_grace_host(host) || !is_unsigned(when) {
+        return None;
+    }
+    Some(LoginRecord {
+        host: host.to_owned(),
+        when: when.parse().ok()?,
+    })
+}
+
+/// Whether `host` can be stored in a grace-period record: 1 to 255
+/// characters from `[0-9A-Za-z:.-]`, which covers IP addresses and host
+/// names and excludes anything that could break the line format.
+pub fn is_grace_host(host: &str) -> bool {
+    (1..=255).contains(&host.len())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOGLE_TOTP: &str = "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30 1700000000\n\" WINDOW_SIZE 17\n\" DISALLOW_REUSE 56666666\n\" TOTP_AUTH\n12345678\n87654321\n";
+
+    fn parse(text: &str) -> StateFile {
+        StateFile::parse(text.as_bytes()).expect("valid test file")
+    }
+
+    #[test]
+    fn reads_every_option() {
+        let file = parse(GOOGLE_TOTP);
+        assert_eq!(file.secret_base32(), "2SH3V3GDW7ZNMGYE");
+        assert_eq!(file.secret_key().len(), 10);
+        assert!(file.is_totp());
+        assert!(file.disallow_reuse());
+        assert_eq!(file.disallow_reuse_value(), Some("56666666"));
+        assert_eq!(file.window_size(), 17);
+        assert_eq!(file.step_size(), 30);
+        assert_eq!(file.rate_limit(), Some((3, 30)));
+        assert_eq!(
+            file.rate_limit_state().map(|r| r.timestamps.clone()),
+            Some(vec![1_700_000_000])
+        );
+        assert_eq!(file.scratch_codes(), vec![12_345_678, 87_654_321]);
+        assert_eq!(file.hotp_counter(), None);
+        assert_eq!(&*file.to_bytes(), GOOGLE_TOTP.as_bytes());
+    }
+
+    #[test]
+    fn secrets_of_every_era_decode() {
+        for (secret, bytes) in [
+            ("2SH3V3GDW7ZNMGYE", 10),
+            ("JBSWY3DPEHPK3PXPJBSWY3DPEH", 16),
+            ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 20),
+        ] {
+            let file = parse(&format!("{secret}\n\" TOTP_AUTH\n"));
+            assert_eq!(file.secret_key().len(), bytes, "{secret}");
+        }
+    }
+
+    #[test]
+    fn secret_is_read_leniently_like_the_reference() {
+        let strict = decode_secret("2SH3V3GDW7ZNMGYE").expect("valid");
+        let sloppy = decode_secret("2sh3 v3gd-w7zn mgye\r").expect("valid");
+        assert_eq!(strict, sloppy);
+        assert_eq!(decode_secret("0O"), decode_secret("OO"));
+        assert!(decode_secret("ABC=").is_none());
+        assert!(decode_secret("ABC!").is_none());
+        assert!(decode_secret("").is_none());
+        assert!(decode_secret("A").is_none());
+    }
+
+    #[test]
+    fn base32_round_trip() {
+        let key = decode_secret("2SH3V3GDW7ZNMGYE").expect("valid");
+        assert_eq!(encode_secret(&key), "2SH3V3GDW7ZNMGYE");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            ("", ParseError::Empty),
+            ("!!!!\n", ParseError::InvalidSecret),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" STEP_SIZE 0\n",
+                ParseError::InvalidOption {
+                    line: 3,
+                    option: "STEP_SIZE",
+                    expected: "1 to 60 seconds",
+                },
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" WINDOW_SIZE 101\n",
+                ParseError::InvalidOption {
+                    line: 2,
+                    option: "WINDOW_SIZE",
+                    expected: "1 to 100",
+                },
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n12345678\n\0\n",
+                ParseError::NulByte { line: 3 },
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(StateFile::parse(text.as_bytes()), Err(want), "{text:?}");
+        }
+        let big = vec![b'A'; MAX_FILE_SIZE + 1];
+        assert_eq!(StateFile::parse(&big), Err(ParseError::TooLarge));
+        assert_eq!(
+            StateFile::parse(b"2SH3V3GDW7ZNMGYE\n\xff\n"),
+            Err(ParseError::NotText { line: 2 })
+        );
+    }
+
+    #[test]
+    fn malformed_rate_limit_is_refused() {
+        for value in ["0 30", "3 0", "3", "101 30", "3 3601", "3 30 x", "a b"] {
+            let text = format!("2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT {value}\n");
+            assert!(
+                matches!(
+                    StateFile::parse(text.as_bytes()),
+                    Err(ParseError::InvalidOption {
+                        line: 2,
+                        option: "RATE_LIMIT",
+                        ..
+                    })
+                ),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_lines_are_kept_in_place() {
+        let text = "2SH3V3GDW7ZNMGYE\r\n# a comment\n\" FUTURE_OPTION 1 2\n\n\n\" TOTP_AUTH\n12345678";
+        let mut file = parse(text);
+        assert_eq!(&*file.to_bytes(), text.as_bytes());
+        file.set_option("DISALLOW_REUSE", "1");
+        assert_eq!(
+            String::from_utf8_lossy(&file.to_bytes()),
+            "2SH3V3GDW7ZNMGYE\r\n\" DISALLOW_REUSE 1\n# a comment\n\" FUTURE_OPTION 1 2\n\n\n\" TOTP_AUTH\n12345678"
+        );
+    }
+
+    #[test]
+    fn scratch_codes_stop_at_the_first_foreign_line() {
+        let file = parse("2SH3V3GDW7ZNMGYE\n11111111\n\" TOTP_AUTH\n22222222\nhello\n33333333\n");
+        assert_eq!(file.scratch_codes(), vec![11_111_111, 22_222_222]);
+    }
+
+    #[test]
+    fn set_option_replaces_first_swallows_blank_lines_and_drops_duplicates() {
+        let mut file = parse(
+            "2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 4\n\n\n\" WINDOW_SIZE 3\n\" HOTP_COUNTER 9\n",
+        );
+        assert_eq!(file.hotp_counter(), Some(4));
+        file.set_option("HOTP_COUNTER", "5");
+        assert_eq!(
+            String::from_utf8_lossy(&file.to_bytes()),
+            "2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 5\n\" WINDOW_SIZE 3\n"
+        );
+    }
+
+    #[test]
+    fn empty_value_keeps_the_space_after_the_name() {
+        let mut file = parse("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n");
+        file.set_option("RESETTING_TIME_SKEW", "");
+        assert_eq!(
+            String::from_utf8_lossy(&file.to_bytes()),
+            "2SH3V3GDW7ZNMGYE\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH\n"
+        );
+        assert!(file.resetting_time_skew().is_empty());
+    }
+
+    #[test]
+    fn secret_without_newline_gets_one_before_an_insert() {
+        let mut file = parse("2SH3V3GDW7ZNMGYE");
+        file.set_option("TIME_SKEW", "1");
+        assert_eq!(
+            String::from_utf8_lossy(&file.to_bytes()),
+            "2SH3V3GDW7ZNMGYE\n\" TIME_SKEW 1\n"
+        );
+    }
+
+    #[test]
+    fn removing_a_scratch_code_removes_its_line() {
+        let mut file = parse("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n11111111\n22222222\n");
+        assert!(file.remove_scratch_code(11_111_111));
+        assert!(!file.remove_scratch_code(11_111_111));
+        assert_eq!(
+            String::from_utf8_lossy(&file.to_bytes()),
+            "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n22222222\n"
+        );
+    }
+
+    #[test]
+    fn login_records() {
+        let file = parse(
+            "2SH3V3GDW7ZNMGYE\n\" LAST0 192.0.2.1 1700000000\n\" LAST1 bad_host 5\n\" TOTP_AUTH\n",
+        );
+        assert_eq!(
+            file.login_record(0),
+            Some(LoginRecord {
+                host: "192.0.2.1".into(),
+                when: 1_700_000_000
+            })
+        );
+        assert_eq!(file.login_record(1), None);
+        assert!(file.has_login_slot(1));
+        assert!(!file.has_login_slot(2));
+        assert!(is_grace_host("2001:db8::1"));
+        assert!(!is_grace_host("a b"));
+        assert!(!is_grace_host("%s%n"));
+        assert!(!is_grace_host(""));
+    }
+
+    #[test]
+    fn skew_samples() {
+        let file = parse("2SH3V3GDW7ZNMGYE\n\" RESETTING_TIME_SKEW 100+3 101-2 102+0\n");
+        assert_eq!(
+            file.resetting_time_skew(),
+            vec![
+                SkewSample { step: 100, skew: 3 },
+                SkewSample {
+                    step: 101,
+                    skew: -2
+                },
+                SkewSample { step: 102, skew: 0 }
+            ]
+        );
+    }
+}
