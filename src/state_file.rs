@@ -72,7 +72,10 @@ enum Setting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LineKind {
     Secret,
-    Option { name: String, setting: Setting },
+    Option {
+        name: String,
+        setting: Setting,
+    },
     ScratchCode(u32),
     /// Anything else: kept verbatim, never interpreted.
     Other,
@@ -445,9 +448,7 @@ fn is_option_name(name: &str) -> bool {
 /// follows the name.
 fn option_value_of(text: &str) -> &str {
     let after_quote = &text[2..];
-    let name_len = after_quote
-        .find([' ', '\t'])
-        .unwrap_or(after_quote.len());
+    let name_len = after_quote.find([' ', '\t']).unwrap_or(after_quote.len());
     after_quote[name_len..].trim_start_matches([' ', '\t'])
 }
 
@@ -455,9 +456,7 @@ fn option_value_of(text: &str) -> &str {
 /// used in errors.
 fn classify(text: &str, in_scratch_run: bool, line: usize) -> Result<LineKind, ParseError> {
     if let Some(after_quote) = text.strip_prefix("\" ") {
-        let name_len = after_quote
-            .find([' ', '\t'])
-            .unwrap_or(after_quote.len());
+        let name_len = after_quote.find([' ', '\t']).unwrap_or(after_quote.len());
         let name = &after_quote[..name_len];
         let setting = parse_setting(name, option_value_of(text), line)?;
         return Ok(LineKind::Option {
@@ -477,8 +476,7 @@ fn classify(text: &str, in_scratch_run: bool, line: usize) -> Result<LineKind, P
 /// An eight-digit code whose first digit is not zero.
 fn parse_scratch_code(text: &str) -> Option<u32> {
     let bytes = text.as_bytes();
-    let well_formed =
-        bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) && bytes[0] != b'0';
+    let well_formed = bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) && bytes[0] != b'0';
     if well_formed { text.parse().ok() } else { None }
 }
 
@@ -512,9 +510,9 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
                 "1 to 100 attempts, 1 to 3600 seconds, then timestamps",
             )
         })?),
-        "TIME_SKEW" => {
-            Setting::TimeSkew(parse_signed(value).ok_or_else(|| invalid("TIME_SKEW", "an integer"))?)
-        }
+        "TIME_SKEW" => Setting::TimeSkew(
+            parse_signed(value).ok_or_else(|| invalid("TIME_SKEW", "an integer"))?,
+        ),
         "RESETTING_TIME_SKEW" => Setting::ResettingTimeSkew(
             parse_skew_samples(value)
                 .ok_or_else(|| invalid("RESETTING_TIME_SKEW", "entries like 1234567+2"))?,
@@ -718,7 +716,8 @@ mod tests {
 
     #[test]
     fn unknown_lines_are_kept_in_place() {
-        let text = "2SH3V3GDW7ZNMGYE\r\n# a comment\n\" FUTURE_OPTION 1 2\n\n\n\" TOTP_AUTH\n12345678";
+        let text =
+            "2SH3V3GDW7ZNMGYE\r\n# a comment\n\" FUTURE_OPTION 1 2\n\n\n\" TOTP_AUTH\n12345678";
         let mut file = parse(text);
         assert_eq!(&*file.to_bytes(), text.as_bytes());
         file.set_option("DISALLOW_REUSE", "1");
@@ -736,9 +735,8 @@ mod tests {
 
     #[test]
     fn set_option_replaces_first_swallows_blank_lines_and_drops_duplicates() {
-        let mut file = parse(
-            "2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 4\n\n\n\" WINDOW_SIZE 3\n\" HOTP_COUNTER 9\n",
-        );
+        let mut file =
+            parse("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 4\n\n\n\" WINDOW_SIZE 3\n\" HOTP_COUNTER 9\n");
         assert_eq!(file.hotp_counter(), Some(4));
         file.set_option("HOTP_COUNTER", "5");
         assert_eq!(

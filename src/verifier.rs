@@ -1,1 +1,589 @@
-//! (in progress)
+//! The verifier: decides whether the user's answer is a valid one-time code
+//! and how the state file changes, with the semantics of the reference
+//! module.
+//!
+//! It is a pure function of the parsed state file, the settings, the current
+//! time and remote host, and the answers the user gives; it does no I/O. The
+//! caller supplies answers through [`AnswerSource`] (the previous module's
+//! password and, lazily, a prompt) and writes the returned state back.
+//!
+//! Order of checks, as in the reference: the rate limit is applied first (the
+//! attempt is recorded even if it is refused), then a recent login from the
+//! same remote host may be let through by the grace period, then up to four
+//! candidate answers are tried — a six-digit code and then an eight-digit
+//! scratch code, first from the previous module's password, then from the
+//! prompt. A candidate is checked against the scratch codes, then against
+//! HOTP when `HOTP_COUNTER` is positive, otherwise against TOTP when
+//! `TOTP_AUTH` is present.
+#![forbid(unsafe_code)]
+
+use crate::otp::{codes_equal, hotp, time_step};
+use crate::state_file::{GRACE_SLOTS, SkewSample, StateFile, is_grace_host};
+use zeroize::Zeroizing;
+
+/// How far (in steps, both ways) a code is looked for when learning the
+/// clock skew: 25 hours at 60-second steps, as the reference does.
+const SKEW_SEARCH_STEPS: i64 = 25 * 60;
+
+/// How many consecutive samples establish a new time skew.
+const SKEW_SAMPLES: usize = 3;
+
+/// Where the verifier may take answers from (`try_first_pass`,
+/// `use_first_pass`, or the default of prompting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PassMode {
+    #[default]
+    Prompt,
+    TryFirstPass,
+    UseFirstPass,
+}
+
+/// The module options that change how answers are verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub pass_mode: PassMode,
+    /// The answer is a password followed by the code; the password is
+    /// handed on to the next module.
+    pub forward_pass: bool,
+    /// Never learn a time skew from codes outside the window.
+    pub noskewadj: bool,
+    /// A failed HOTP attempt does not advance the counter.
+    pub no_increment_hotp: bool,
+    /// Seconds during which a new login from the host of a recent
+    /// successful login needs no code; 0 disables it.
+    pub grace_period: u64,
+}
+
+/// What the verifier needs to know about the current login.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+    /// The remote host (`PAM_RHOST`), when known.
+    pub remote_host: Option<&'a str>,
+}
+
+/// Supplies the user's answers.
+pub trait AnswerSource {
+    /// The password an earlier module collected (`PAM_AUTHTOK`), if any.
+    fn first_pass(&mut self) -> Option<Zeroizing<Vec<u8>>>;
+    /// Asks the user. Called at most once unless it returns `None`.
+    fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>>;
+}
+
+/// Why a login was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granted {
+    /// A recent login from the same host, within `grace_period`.
+    GracePeriod,
+    ScratchCode,
+    HotpCode,
+    TotpCode,
+    /// The third code in a row at a consistent clock skew: the skew is
+    /// now stored and the code accepted.
+    TimeSkewLearned,
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("too many login attempts within the RATE_LIMIT interval")]
+    RateLimited,
+    #[error("no verification code was given")]
+    NoAnswer,
+    #[error("invalid verification code")]
+    InvalidCode,
+    #[error("a previously used time-based code was presented again (DISALLOW_REUSE)")]
+    ReusedCode,
+    #[error("the code is valid at another time; clock skew sample recorded")]
+    SkewSampleRecorded,
+    #[error("the same out-of-window code was presented again")]
+    RepeatedSkewSample,
+    #[error("the clock is before the first TOTP step")]
+    ClockBeforeFirstStep,
+}
+
+/// Something worth logging that does not change the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// The answer starts with the `\b` OpenSSH puts in the dummy password it
+    /// hands to PAM when its own configuration refuses the login.
+    DummyPassword,
+    /// A code outside the window matched at a different clock skew.
+    SkewDetected,
+    /// No grace-period record was stored because there is no remote host.
+    GraceWithoutHost,
+    /// No grace-period record was stored because the remote host has
+    /// characters a record cannot hold.
+    GraceHostUnusable,
+}
+
+/// The verdict and what to write back.
+#[derive(Debug)]
+pub struct Outcome {
+    pub verdict: Result<Granted, Denied>,
+    /// The new file, when it changed; it must be written even when the
+    /// login is refused (rate-limit timestamps, HOTP counter, skew samples).
+    pub new_state: Option<StateFile>,
+    /// With `forward_pass`, the password part of the accepted answer, to be
+    /// set as `PAM_AUTHTOK`.
+    pub forwarded_password: Option<Zeroizing<Vec<u8>>>,
+    pub notes: Vec<Note>,
+}
+
+/// The two lengths an answer's trailing digits are read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeKind {
+    /// Six digits: a TOTP or HOTP code.
+    Verification,
+    /// Eight digits, the first not zero: a scratch code.
+    Scratch,
+}
+
+impl CodeKind {
+    fn digits(self) -> usize {
+        match self {
+            CodeKind::Verification => 6,
+            CodeKind::Scratch => 8,
+        }
+    }
+}
+
+/// Where a candidate answer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    FirstPass,
+    Prompt,
+}
+
+/// The four candidates of the reference, in order.
+const CANDIDATES: [(Origin, CodeKind); 4] = [
+    (Origin::FirstPass, CodeKind::Verification),
+    (Origin::FirstPass, CodeKind::Scratch),
+    (Origin::Prompt, CodeKind::Verification),
+    (Origin::Prompt, CodeKind::Scratch),
+];
+
+/// Result of checking one candidate code.
+enum Check {
+    Accepted(Granted),
+    Rejected(Denied),
+    /// Not a code of this kind; the next candidate is tried.
+    NoMatch,
+}
+
+/// One login's working state.
+struct Attempt<'a> {
+    file: StateFile,
+    changed: bool,
+    settings: &'a Settings,
+    now: u64,
+    /// The HOTP counter as read before any change, when HOTP is in use.
+    hotp_counter: Option<u64>,
+    /// A failed HOTP attempt was made, so the counter must advance.
+    must_advance_counter: bool,
+    notes: Vec<Note>,
+}
+
+/// Runs one authentication against `file`.
+pub fn authenticate(
+    file: &StateFile,
+    settings: &Settings,
+    context: &Context<'_>,
+    answers: &mut dyn AnswerSource,
+) -> Outcome {
+    let mut attempt = Attempt {
+        file: file.clone(),
+        changed: false,
+        settings,
+        now: context.now,
+        hotp_counter: file.hotp_counter().filter(|c| *c > 0),
+        must_advance_counter: false,
+        notes: Vec::new(),
+    };
+    let rate_limited = attempt.apply_rate_limit();
+    if within_grace_period(file, settings, context) {
+        // Like the reference, a grace-period login writes nothing.
+        return Outcome {
+            verdict: Ok(Granted::GracePeriod),
+            new_state: None,
+            forwarded_password: None,
+            notes: attempt.notes,
+        };
+    }
+    if rate_limited {
+        return attempt.finish(Err(Denied::RateLimited), None);
+    }
+    let (verdict, forwarded) = attempt.try_candidates(answers);
+    if attempt.must_advance_counter && !settings.no_increment_hotp {
+        if let Some(counter) = attempt.hotp_counter {
+            attempt.set("HOTP_COUNTER", &(counter + 1).to_string());
+        }
+    }
+    if verdict.is_ok() && settings.grace_period > 0 {
+        attempt.record_login(context.remote_host);
+    }
+    attempt.finish(verdict, forwarded)
+}
+
+/// Whether the remote host logged in successfully less than `grace_period`
+/// seconds ago.
+fn within_grace_period(file: &StateFile, settings: &Settings, context: &Context<'_>) -> bool {
+    if settings.grace_period == 0 {
+        return false;
+    }
+    let Some(host) = context.remote_host.filter(|h| is_grace_host(h)) else {
+        return false;
+    };
+    (0..GRACE_SLOTS as u8)
+        .filter_map(|slot| file.login_record(slot))
+        .find(|record| record.host == host)
+        .is_some_and(|record| record.when.saturating_add(settings.grace_period) > context.now)
+}
+
+impl Attempt<'_> {
+    fn set(&mut self, name: &str, value: &str) {
+        self.file.set_option(name, value);
+        self.changed = true;
+    }
+
+    fn finish(
+        self,
+        verdict: Result<Granted, Denied>,
+        forwarded_password: Option<Zeroizing<Vec<u8>>>,
+    ) -> Outcome {
+        Outcome {
+            verdict,
+            new_state: self.changed.then_some(self.file),
+            forwarded_password,
+            notes: self.notes,
+        }
+    }
+
+    /// Records this attempt in `RATE_LIMIT` and reports whether it exceeds
+    /// the limit. The kept timestamps are those within the interval, at
+    /// most `attempts` of them, sorted.
+    fn apply_rate_limit(&mut self) -> bool {
+        let Some(limit) = self.file.rate_limit_state().cloned() else {
+            return false;
+        };
+        // The format stores 32-bit timestamps, as the reference does.
+        let now = self.now as u32;
+        let mut stamps = limit.timestamps;
+        stamps.push(now);
+        stamps.sort_unstable();
+        let oldest_allowed = now.wrapping_sub(limit.interval);
+        let mut kept: Vec<u32> = stamps
+            .into_iter()
+            .skip_while(|t| *t < oldest_allowed)
+            .take_while(|t| *t <= now)
+            .collect();
+        let exceeded = kept.len() > limit.attempts as usize;
+        if exceeded {
+            kept.drain(..kept.len() - limit.attempts as usize);
+        }
+        let mut value = format!("{} {}", limit.attempts, limit.interval);
+        for stamp in kept {
+            value.push_str(&format!(" {stamp}"));
+        }
+        self.set("RATE_LIMIT", &value);
+        exceeded
+    }
+
+    /// Tries the candidate answers in the reference's order. Returns the
+    /// verdict and, with `forward_pass`, the password part of the accepted
+    /// answer.
+    fn try_candidates(
+        &mut self,
+        answers: &mut dyn AnswerSource,
+    ) -> (Result<Granted, Denied>, Option<Zeroizing<Vec<u8>>>) {
+        let mut first_pass = None;
+        let mut prompted: Option<Zeroizing<Vec<u8>>> = None;
+        let mut answered = false;
+        for (origin, kind) in CANDIDATES {
+            let answer = match origin {
+                Origin::FirstPass if self.settings.pass_mode != PassMode::Prompt => first_pass
+                    .get_or_insert_with(|| answers.first_pass())
+                    .clone(),
+                Origin::Prompt if self.settings.pass_mode != PassMode::UseFirstPass => {
+                    if prompted.is_none() {
+                        prompted = answers.prompt();
+                    }
+                    prompted.clone()
+                }
+                _ => None,
+            };
+            let Some(answer) = answer else { continue };
+            answered = true;
+            if answer.first() == Some(&b'\x08') {
+                self.notes.push(Note::DummyPassword);
+            }
+            let Some((password, code)) = split_answer(&answer, kind) else {
+                continue;
+            };
+            if origin == Origin::Prompt && !self.settings.forward_pass && !password.is_empty() {
+                continue;
+            }
+            match self.check_code(code, kind) {
+                Check::Accepted(granted) => {
+                    let forwarded = self.settings.forward_pass.then_some(password);
+                    return (Ok(granted), forwarded);
+                }
+                Check::Rejected(denied) => return (Err(denied), None),
+                Check::NoMatch => {}
+            }
+        }
+        let denied = if answered {
+            Denied::InvalidCode
+        } else {
+            Denied::NoAnswer
+        };
+        (Err(denied), None)
+    }
+
+    fn check_code(&mut self, code: u32, kind: CodeKind) -> Check {
+        if kind == CodeKind::Scratch {
+            return self.check_scratch_code(code);
+        }
+        if let Some(counter) = self.hotp_counter {
+            return self.check_hotp_code(code, counter);
+        }
+        if self.file.is_totp() {
+            return self.check_totp_code(code);
+        }
+        Check::NoMatch
+    }
+
+    fn check_scratch_code(&mut self, code: u32) -> Check {
+        let matched = self
+            .file
+            .scratch_codes()
+            .into_iter()
+            .fold(None, |found, candidate| {
+                found.or(codes_equal(candidate, code).then_some(candidate))
+            });
+        match matched {
+            Some(used) => {
+                self.file.remove_scratch_code(used);
+                self.changed = true;
+                Check::Accepted(Granted::ScratchCode)
+            }
+            None => Check::NoMatch,
+        }
+    }
+
+    fn check_hotp_code(&mut self, code: u32, counter: u64) -> Check {
+        let window = u64::from(self.file.window_size());
+        let key = self.file.secret_key();
+        let matched = (counter..counter + window).fold(None, |found, value| {
+            found.or(codes_equal(hotp(key, value), code).then_some(value))
+        });
+        match matched {
+            Some(value) => {
+                self.set("HOTP_COUNTER", &(value + 1).to_string());
+                self.must_advance_counter = false;
+                Check::Accepted(Granted::HotpCode)
+            }
+            None => {
+                self.must_advance_counter = true;
+                Check::NoMatch
+            }
+        }
+    }
+
+    fn check_totp_code(&mut self, code: u32) -> Check {
+        let step = time_step(self.now, self.file.step_size()) as i64;
+        if step == 0 {
+            return Check::Rejected(Denied::ClockBeforeFirstStep);
+        }
+        let skew = self.file.time_skew();
+        let window = i64::from(self.file.window_size());
+        let key = self.file.secret_key();
+        let matched = (-((window - 1) / 2)..=window / 2)
+            .map(|offset| step + skew + offset)
+            .fold(None, |found, candidate| {
+                found.or(code_matches_step(key, code, candidate).then_some(candidate))
+            });
+        if let Some(matched_step) = matched {
+            return self.use_time_step(matched_step);
+        }
+        if self.settings.noskewadj {
+            return Check::NoMatch;
+        }
+        match find_skew(key, code, step) {
+            Some(found) => {
+                self.notes.push(Note::SkewDetected);
+                self.learn_skew(found, step)
+            }
+            None => Check::NoMatch,
+        }
+    }
+
+    /// Accepts a TOTP code for `matched_step`, enforcing `DISALLOW_REUSE`.
+    /// The stored list is rewritten exactly as the reference rewrites it:
+    /// steps that can no longer fall in the window are dropped together with
+    /// the blanks after them, and the new step is appended.
+    fn use_time_step(&mut self, matched_step: i64) -> Check {
+        let Some(value) = self.file.disallow_reuse_value() else {
+            return Check::Accepted(Granted::TotpCode);
+        };
+        let window = i64::from(self.file.window_size());
+        let mut kept = String::with_capacity(value.len() + 12);
+        let mut rest = value;
+        loop {
+            let blank_len = rest.len() - rest.trim_start().len();
+            kept.push_str(&rest[..blank_len]);
+            rest = &rest[blank_len..];
+            if rest.is_empty() {
+                break;
+            }
+            let token_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let (token, after) = rest.split_at(token_len);
+            // The parser only admits unsigned integers here.
+            let used: i64 = token.parse().unwrap_or(i64::MIN);
+            if used == matched_step {
+                return Check::Rejected(Denied::ReusedCode);
+            }
+            if (used - matched_step).abs() >= window {
+                rest = after.trim_start_matches([' ', '\t']);
+            } else {
+                kept.push_str(token);
+                rest = after;
+            }
+        }
+        if !kept.is_empty() {
+            kept.push(' ');
+        }
+        kept.push_str(&matched_step.to_string());
+        self.set("DISALLOW_REUSE", &kept);
+        Check::Accepted(Granted::TotpCode)
+    }
+
+    /// Records an out-of-window match at `skew` steps in
+    /// `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
+    /// steps at most two apart) with consistent skews set `TIME_SKEW` to
+    /// their average and accept the code.
+    fn learn_skew(&mut self, skew: i64, step: i64) -> Check {
+        let mut samples = self.file.resetting_time_skew();
+        if samples.len() > SKEW_SAMPLES {
+            samples.drain(..samples.len() - SKEW_SAMPLES);
+        }
+        if samples
+            .last()
+            .is_some_and(|last| step + skew == last.step + last.skew)
+        {
+            // The same code again tells nothing new.
+            return Check::Rejected(Denied::RepeatedSkewSample);
+        }
+        if samples.len() == SKEW_SAMPLES {
+            samples.remove(0);
+        }
+        samples.push(SkewSample { step, skew });
+        let learned = (samples.len() == SKEW_SAMPLES)
+            .then(|| consistent_skew(&samples, skew))
+            .flatten();
+        match learned {
+            Some(average) => {
+                self.set("TIME_SKEW", &average.to_string());
+                self.set("RESETTING_TIME_SKEW", "");
+                Check::Accepted(Granted::TimeSkewLearned)
+            }
+            None => {
+                let list: Vec<String> = samples
+                    .iter()
+                    .map(|s| format!("{}{:+}", s.step, s.skew))
+                    .collect();
+                self.set("RESETTING_TIME_SKEW", &list.join(" "));
+                Check::Rejected(Denied::SkewSampleRecorded)
+            }
+        }
+    }
+
+    /// Stores `LASTn host now` for a successful login: the slot already
+    /// holding this host, else the first free slot, else the oldest.
+    fn record_login(&mut self, remote_host: Option<&str>) {
+        let Some(host) = remote_host else {
+            self.notes.push(Note::GraceWithoutHost);
+            return;
+        };
+        if !is_grace_host(host) {
+            self.notes.push(Note::GraceHostUnusable);
+            return;
+        }
+        let slot = self.login_slot_for(host);
+        self.set(&format!("LAST{slot}"), &format!("{host} {}", self.now));
+    }
+
+    fn login_slot_for(&self, host: &str) -> u8 {
+        let mut oldest: Option<(u8, u64)> = None;
+        for slot in 0..GRACE_SLOTS as u8 {
+            if !self.file.has_login_slot(slot) {
+                if oldest.is_none_or(|(_, when)| when > 0) {
+                    oldest = Some((slot, 0));
+                }
+                continue;
+            }
+            let Some(record) = self.file.login_record(slot) else {
+                continue;
+            };
+            if record.host == host {
+                return slot;
+            }
+            if record.when < oldest.map_or(self.now, |(_, when)| when) {
+                oldest = Some((slot, record.when));
+            }
+        }
+        oldest.map_or(0, |(slot, _)| slot)
+    }
+}
+
+/// Whether `code` is the TOTP code of time step `step`.
+fn code_matches_step(key: &[u8], code: u32, step: i64) -> bool {
+    u64::try_from(step).is_ok_and(|step| codes_equal(hotp(key, step), code))
+}
+
+/// Looks for `code` up to [`SKEW_SEARCH_STEPS`] steps before and after
+/// `step`, nearest first (the earlier side first at equal distance). Every
+/// step is computed, whatever matches, so the time taken does not depend on
+/// where the code was found.
+fn find_skew(key: &[u8], code: u32, step: i64) -> Option<i64> {
+    (0..SKEW_SEARCH_STEPS)
+        .flat_map(|distance| [-distance, distance])
+        .fold(None, |found, offset| {
+            let matches = code_matches_step(key, code, step + offset);
+            found.or(matches.then_some(offset))
+        })
+}
+
+/// The average skew of three samples when they are consecutive (each step
+/// after the previous, at most two apart) and each earlier skew is within
+/// one step of the newest skew; `None` otherwise. The comparison against the
+/// newest skew, and the average rounded toward zero, are the reference's.
+fn consistent_skew(samples: &[SkewSample], newest_skew: i64) -> Option<i64> {
+    let consistent = samples.windows(2).all(|pair| {
+        let (earlier, later) = (pair[0], pair[1]);
+        later.step > earlier.step
+            && later.step <= earlier.step + 2
+            && (earlier.skew - newest_skew).abs() <= 1
+    });
+    consistent.then(|| samples.iter().map(|s| s.skew).sum::<i64>() / samples.len() as i64)
+}
+
+/// Splits an answer into the password before the code and the code itself,
+/// when its last `kind.digits()` characters are digits (the first of a
+/// scratch code not zero).
+fn split_answer(answer: &[u8], kind: CodeKind) -> Option<(Zeroizing<Vec<u8>>, u32)> {
+    let digits = kind.digits();
+    let split_at = answer.len().checked_sub(digits)?;
+    let (password, tail) = answer.split_at(split_at);
+    if !tail.iter().all(u8::is_ascii_digit) || (kind == CodeKind::Scratch && tail[0] == b'0') {
+        return None;
+    }
+    let code = tail
+        .iter()
+        .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+    Some((Zeroizing::new(password.to_vec()), code))
+}
+
+#[cfg(test)]
+mod tests;

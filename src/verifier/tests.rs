@@ -1,0 +1,494 @@
+//! Tests of the verifier. Expected values come from the reference module's
+//! own test sequence (secret `2SH3V3GDW7ZNMGYE`, whose TOTP code at step
+//! 10000 is `050548`) and from its documented behaviour.
+
+use super::*;
+use crate::otp::format_code;
+use proptest::prelude::*;
+
+const SECRET: &str = "2SH3V3GDW7ZNMGYE";
+const STEP_10000: u64 = 10_000 * 30;
+
+/// Answers from fixed strings, counting prompts.
+#[derive(Default)]
+struct Answers {
+    first_pass: Option<&'static str>,
+    prompt: Option<String>,
+    prompts: usize,
+}
+
+impl Answers {
+    fn typed(answer: &str) -> Self {
+        Self {
+            prompt: Some(answer.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
+impl AnswerSource for Answers {
+    fn first_pass(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        self.first_pass
+            .map(|p| Zeroizing::new(p.as_bytes().to_vec()))
+    }
+    fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        self.prompts += 1;
+        self.prompt
+            .as_ref()
+            .map(|p| Zeroizing::new(p.as_bytes().to_vec()))
+    }
+}
+
+fn file(options: &str) -> StateFile {
+    StateFile::parse(format!("{SECRET}\n{options}").as_bytes()).expect("valid test file")
+}
+
+fn code_at(step: u64) -> String {
+    let key = crate::state_file::decode_secret(SECRET).expect("valid secret");
+    format_code(hotp(&key, step))
+}
+
+/// Runs one login and, like the PAM module, keeps the written state.
+fn login(state: &mut StateFile, settings: &Settings, now: u64, answer: &str) -> Outcome {
+    let outcome = authenticate(
+        state,
+        settings,
+        &Context {
+            now,
+            remote_host: Some("192.0.2.7"),
+        },
+        &mut Answers::typed(answer),
+    );
+    if let Some(new_state) = &outcome.new_state {
+        *state = new_state.clone();
+    }
+    outcome
+}
+
+fn text(state: &StateFile) -> String {
+    String::from_utf8_lossy(&state.to_bytes()).into_owned()
+}
+
+#[test]
+fn known_code_is_accepted_and_malformed_answers_are_not() {
+    let state = file("\" TOTP_AUTH\n");
+    assert_eq!(code_at(10_000), "050548");
+    let settings = Settings::default();
+    let verdict = |answer: &str| {
+        authenticate(
+            &state,
+            &settings,
+            &Context {
+                now: STEP_10000,
+                remote_host: None,
+            },
+            &mut Answers::typed(answer),
+        )
+        .verdict
+    };
+    assert_eq!(verdict("050548"), Ok(Granted::TotpCode));
+    for bad in [
+        "123456", "50548", "0050548", "050548 ", " 050548", "05054８", "",
+    ] {
+        assert!(verdict(bad).is_err(), "{bad:?} must be refused");
+    }
+    assert_eq!(verdict(""), Err(Denied::InvalidCode));
+}
+
+#[test]
+fn window_of_three_and_of_six() {
+    let settings = Settings::default();
+    for (options, accepted, refused) in [
+        ("\" TOTP_AUTH\n", [9_999, 10_001], [9_998, 10_002]),
+        (
+            "\" TOTP_AUTH\n\" WINDOW_SIZE 6\n",
+            [9_997, 10_002],
+            [9_996, 10_003],
+        ),
+    ] {
+        for (steps, want_ok) in [(accepted, true), (refused, false)] {
+            for step in steps {
+                let mut state = file(options);
+                let outcome = login(
+                    &mut state,
+                    &Settings {
+                        noskewadj: true,
+                        ..settings.clone()
+                    },
+                    step * 30,
+                    "050548",
+                );
+                assert_eq!(
+                    outcome.verdict.is_ok(),
+                    want_ok,
+                    "{options:?} at step {step}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn step_size_sixty() {
+    let settings = Settings {
+        noskewadj: true,
+        ..Settings::default()
+    };
+    for (step, want_ok) in [
+        (9_998, false),
+        (9_999, true),
+        (10_001, true),
+        (10_002, false),
+        (10_000, true),
+    ] {
+        let mut state = file("\" TOTP_AUTH\n\" STEP_SIZE 60\n");
+        let outcome = login(&mut state, &settings, step * 60, "050548");
+        assert_eq!(outcome.verdict.is_ok(), want_ok, "step {step}");
+        assert!(outcome.new_state.is_none(), "nothing to record");
+    }
+}
+
+#[test]
+fn disallow_reuse_records_steps_and_expires_old_ones() {
+    let settings = Settings::default();
+    // The reference's sequence runs with a window of six.
+    let mut state = file("\" TOTP_AUTH\n\" WINDOW_SIZE 6\n\" DISALLOW_REUSE\n");
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Ok(Granted::TotpCode)
+    );
+    assert_eq!(state.disallow_reuse_value(), Some("10000"));
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Err(Denied::ReusedCode)
+    );
+    for step in 10_001..10_008 {
+        let outcome = login(&mut state, &settings, step * 30, &code_at(step));
+        assert_eq!(outcome.verdict, Ok(Granted::TotpCode), "step {step}");
+    }
+    assert_eq!(
+        text(&state),
+        format!(
+            "{SECRET}\n\" TOTP_AUTH\n\" WINDOW_SIZE 6\n\" DISALLOW_REUSE 10002 10003 10004 10005 10006 10007\n"
+        )
+    );
+}
+
+#[test]
+fn disallow_reuse_keeps_the_reference_spacing() {
+    // Dropping the last entry leaves its leading blank, so the reference
+    // writes two spaces before the new step.
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n\" DISALLOW_REUSE 10000 9000\n");
+    let outcome = login(&mut state, &settings, 10_001 * 30, &code_at(10_001));
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+    assert_eq!(state.disallow_reuse_value(), Some("10000  10001"));
+}
+
+#[test]
+fn rate_limit_refuses_the_fifth_login_and_records_timestamps() {
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n\" DISALLOW_REUSE\n\" RATE_LIMIT 4 120\n");
+    for (step, want_ok) in [
+        (20_000, true),
+        (20_001, true),
+        (20_002, true),
+        (20_003, true),
+        (20_004, false),
+        (20_006, true),
+    ] {
+        let mut answers = Answers::typed(&code_at(step));
+        let outcome = authenticate(
+            &state,
+            &settings,
+            &Context {
+                now: step * 30,
+                remote_host: None,
+            },
+            &mut answers,
+        );
+        assert_eq!(outcome.verdict.is_ok(), want_ok, "step {step}");
+        if !want_ok {
+            assert_eq!(outcome.verdict, Err(Denied::RateLimited));
+            assert_eq!(answers.prompts, 0, "a rate-limited login is not prompted");
+        }
+        state = outcome.new_state.expect("the attempt is recorded");
+    }
+    assert_eq!(
+        state.option_value("RATE_LIMIT"),
+        Some("4 120 600060 600090 600120 600180")
+    );
+}
+
+#[test]
+fn time_skew_is_learned_from_three_consecutive_codes() {
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n");
+    for i in 0..4 {
+        let outcome = login(
+            &mut state,
+            &settings,
+            (12_000 + i) * 30,
+            &code_at(11_000 + i),
+        );
+        assert_eq!(outcome.verdict.is_ok(), i >= 2, "attempt {i}");
+        if i == 1 {
+            assert_eq!(
+                state.option_value("RESETTING_TIME_SKEW"),
+                Some("12000-1000 12001-1000")
+            );
+        }
+    }
+    assert_eq!(state.time_skew(), -1000);
+    assert_eq!(state.option_value("RESETTING_TIME_SKEW"), Some(""));
+    let noskewadj = Settings {
+        noskewadj: true,
+        ..Settings::default()
+    };
+    let outcome = login(&mut state, &noskewadj, 12_020 * 30, &code_at(11_010));
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+}
+
+#[test]
+fn repeating_an_out_of_window_code_changes_nothing() {
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n");
+    login(&mut state, &settings, 12_000 * 30, &code_at(11_000));
+    let outcome = login(&mut state, &settings, 12_000 * 30, &code_at(11_000));
+    assert_eq!(outcome.verdict, Err(Denied::RepeatedSkewSample));
+    assert!(outcome.new_state.is_none());
+}
+
+#[test]
+fn scratch_code_is_consumed_once() {
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n");
+    assert!(
+        login(&mut state, &settings, STEP_10000, "12345678")
+            .verdict
+            .is_err()
+    );
+    let mut state = file("\" TOTP_AUTH\n12345678\n87654321\n");
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "12345678").verdict,
+        Ok(Granted::ScratchCode)
+    );
+    assert_eq!(state.scratch_codes(), vec![87_654_321]);
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "12345678").verdict,
+        Err(Denied::InvalidCode)
+    );
+}
+
+#[test]
+fn hotp_advances_the_counter() {
+    let settings = Settings::default();
+    let mut state = file("\" HOTP_COUNTER 1\n");
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "293240").verdict,
+        Ok(Granted::HotpCode)
+    );
+    assert_eq!(state.hotp_counter(), Some(2));
+    // The same code again fails, and a failure still moves the counter.
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "293240").verdict,
+        Err(Denied::InvalidCode)
+    );
+    assert_eq!(state.hotp_counter(), Some(3));
+    // A code ahead within the window of three is accepted.
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "932068").verdict,
+        Ok(Granted::HotpCode)
+    );
+    assert_eq!(state.hotp_counter(), Some(6));
+    assert_eq!(text(&state), format!("{SECRET}\n\" HOTP_COUNTER 6\n"));
+}
+
+#[test]
+fn no_increment_hotp_leaves_the_counter_on_failure() {
+    let settings = Settings {
+        no_increment_hotp: true,
+        ..Settings::default()
+    };
+    let mut state = file("\" HOTP_COUNTER 1\n");
+    let outcome = login(&mut state, &settings, STEP_10000, "000000");
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+    assert!(outcome.new_state.is_none());
+}
+
+#[test]
+fn forward_pass_splits_password_and_code() {
+    let settings = Settings {
+        forward_pass: true,
+        ..Settings::default()
+    };
+    let state = file("\" TOTP_AUTH\n");
+    let outcome = authenticate(
+        &state,
+        &settings,
+        &Context {
+            now: STEP_10000,
+            remote_host: None,
+        },
+        &mut Answers::typed("hunter2050548"),
+    );
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+    assert_eq!(
+        outcome.forwarded_password.as_deref().map(Vec::as_slice),
+        Some(&b"hunter2"[..])
+    );
+    // Without forward_pass a password in front of the code is refused.
+    let plain = authenticate(
+        &state,
+        &Settings::default(),
+        &Context {
+            now: STEP_10000,
+            remote_host: None,
+        },
+        &mut Answers::typed("hunter2050548"),
+    );
+    assert_eq!(plain.verdict, Err(Denied::InvalidCode));
+}
+
+#[test]
+fn first_pass_modes() {
+    let state = file("\" TOTP_AUTH\n");
+    let run = |pass_mode, first_pass| {
+        let mut answers = Answers {
+            first_pass,
+            prompt: Some("050548".into()),
+            prompts: 0,
+        };
+        let settings = Settings {
+            pass_mode,
+            ..Settings::default()
+        };
+        let verdict = authenticate(
+            &state,
+            &settings,
+            &Context {
+                now: STEP_10000,
+                remote_host: None,
+            },
+            &mut answers,
+        )
+        .verdict;
+        (verdict.is_ok(), answers.prompts)
+    };
+    assert_eq!(run(PassMode::UseFirstPass, Some("050548")), (true, 0));
+    assert_eq!(run(PassMode::UseFirstPass, Some("111111")), (false, 0));
+    // Like the reference, the password of an earlier module may carry a
+    // prefix before the code.
+    assert_eq!(run(PassMode::UseFirstPass, Some("secret050548")), (true, 0));
+    assert_eq!(run(PassMode::TryFirstPass, Some("111111")), (true, 1));
+    assert_eq!(run(PassMode::TryFirstPass, Some("050548")), (true, 0));
+    assert_eq!(run(PassMode::Prompt, Some("111111")), (true, 1));
+}
+
+#[test]
+fn grace_period_lets_the_same_host_in_and_is_saved() {
+    let settings = Settings {
+        grace_period: 3600,
+        ..Settings::default()
+    };
+    let mut state = file("\" TOTP_AUTH\n");
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Ok(Granted::TotpCode)
+    );
+    assert_eq!(state.option_value("LAST0"), Some("192.0.2.7 300000"));
+    let outcome = login(&mut state, &settings, STEP_10000 + 600, "");
+    assert_eq!(outcome.verdict, Ok(Granted::GracePeriod));
+    let outcome = login(&mut state, &settings, STEP_10000 + 3600, "");
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+}
+
+#[test]
+fn grace_records_are_refused_for_unusable_hosts() {
+    let settings = Settings {
+        grace_period: 3600,
+        ..Settings::default()
+    };
+    let state = file("\" TOTP_AUTH\n");
+    for host in ["%s%s%n", "evil\n12345678", ""] {
+        let outcome = authenticate(
+            &state,
+            &settings,
+            &Context {
+                now: STEP_10000,
+                remote_host: Some(host),
+            },
+            &mut Answers::typed("050548"),
+        );
+        assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+        assert_eq!(outcome.notes, vec![Note::GraceHostUnusable]);
+        assert!(outcome.new_state.is_none());
+    }
+}
+
+#[test]
+fn grace_record_replaces_the_oldest_slot() {
+    let mut options = String::from("\" TOTP_AUTH\n");
+    for slot in 0..10 {
+        options.push_str(&format!(
+            "\" LAST{slot} 10.0.0.{slot} {}\n",
+            1000 + (slot + 5) % 10
+        ));
+    }
+    let settings = Settings {
+        grace_period: 60,
+        ..Settings::default()
+    };
+    let mut state = file(&options);
+    login(&mut state, &settings, STEP_10000, "050548");
+    assert_eq!(state.option_value("LAST5"), Some("192.0.2.7 300000"));
+}
+
+fn totp_file_strategy() -> impl Strategy<Value = (Vec<u8>, u32, u64)> {
+    (
+        proptest::collection::vec(any::<u8>(), 10..=20),
+        prop_oneof![Just(1u32), Just(3), Just(17), 1u32..=100],
+        1_000_000u64..4_000_000_000,
+    )
+}
+
+proptest! {
+    #[test]
+    fn never_accepts_a_code_outside_the_window(
+        (key, window, now) in totp_file_strategy(),
+        distance in 0u64..5_000,
+    ) {
+        let secret = crate::state_file::encode_secret(&key);
+        let state = StateFile::parse(format!("{secret}\n\" TOTP_AUTH\n\" WINDOW_SIZE {window}\n").as_bytes()).unwrap();
+        let step = now / 30;
+        let low = step - u64::from((window - 1) / 2);
+        let high = step + u64::from(window / 2);
+        let target = if distance % 2 == 0 { high + 1 + distance } else { low - 1 - distance };
+        let code = hotp(&key, target);
+        let in_window = (low..=high).any(|s| hotp(&key, s) == code);
+        prop_assume!(!in_window);
+        let outcome = authenticate(
+            &state,
+            &Settings::default(),
+            &Context { now, remote_host: None },
+            &mut Answers::typed(&format_code(code)),
+        );
+        prop_assert!(outcome.verdict.is_err());
+    }
+
+    #[test]
+    fn accepts_every_code_inside_the_window((key, window, now) in totp_file_strategy(), pick in any::<u32>()) {
+        let secret = crate::state_file::encode_secret(&key);
+        let state = StateFile::parse(format!("{secret}\n\" TOTP_AUTH\n\" WINDOW_SIZE {window}\n").as_bytes()).unwrap();
+        let step = now / 30;
+        let low = step - u64::from((window - 1) / 2);
+        let target = low + u64::from(pick % window);
+        let outcome = authenticate(
+            &state,
+            &Settings::default(),
+            &Context { now, remote_host: None },
+            &mut Answers::typed(&format_code(hotp(&key, target))),
+        );
+        prop_assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+    }
+}
