@@ -59,7 +59,11 @@ mod tests {
             755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489,
         ];
         for (counter, want) in expected.iter().enumerate() {
-            assert_eq!(hotp(RFC4226_KEY, counter as u64), *want, "counter {counter}");
+            assert_eq!(
+                hotp(RFC4226_KEY, counter as u64),
+                *want,
+                "counter {counter}"
+            );
         }
     }
 
