@@ -1,0 +1,30 @@
+#!/bin/bash
+# Installs the Debian packages the test suite needs. Idempotent and quiet:
+# packages that are already installed are skipped.
+#
+# To add packages, append a line "need PACKAGE..." at the end of this file.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+# need PACKAGE...: installs those of the packages that are missing.
+need() {
+    local pkg missing=()
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
+            missing+=("$pkg")
+        fi
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# Debian packaging and shell checks (debian/, tests/system/build_deb.sh).
+need build-essential debhelper dpkg-dev devscripts lintian libpam0g-dev shellcheck
+# Real sshd end-to-end test (tests/system/sshd_e2e.sh).
+need openssh-server openssh-client oathtool iproute2 passwd
+# Package install test in a bookworm root (tests/system/container_install.sh).
+need debootstrap util-linux
