@@ -1,1 +1,377 @@
-//! (in progress)
+//! Acting with a user's file-system identity.
+//!
+//! The state file lives in the user's home, which may be on NFS with root
+//! squashing, so it has to be read and written with the user's identity.
+//! [`become_user`] switches the calling thread's fsuid and fsgid and, when
+//! the process runs as root, the supplementary groups (so that homes reached
+//! only through group permissions work too). The returned [`FsIdentity`]
+//! puts everything back when it is dropped or [`FsIdentity::restore`]d.
+//!
+//! fsuid and fsgid are per thread, but glibc applies `setgroups` to every
+//! thread of the process; identity switches are therefore serialised
+//! process-wide, and an [`FsIdentity`] cannot leave its thread.
+//!
+//! A process that cannot get its own identity back must not go on: restoring
+//! failures log at `LOG_EMERG` and abort the process.
+#![forbid(unsafe_code)]
+
+use std::ffi::CString;
+use std::io::Write as _;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nix::errno::Errno;
+use nix::unistd::{
+    Gid, Uid, User, geteuid, getgrouplist, getgroups, setfsgid, setfsuid, setgroups,
+};
+
+/// The parts of a passwd entry the module needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccount {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+impl From<User> for UserAccount {
+    fn from(user: User) -> Self {
+        UserAccount {
+            name: user.name,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            home: user.dir,
+        }
+    }
+}
+
+/// Why an identity could not be looked up, switched or restored.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivilegeError {
+    #[error("cannot look up user \"{name}\": {source}")]
+    LookupName { name: String, source: Errno },
+    #[error("cannot look up user id {uid}: {source}")]
+    LookupUid { uid: u32, source: Errno },
+    #[error("user name \"{name}\" contains a NUL byte")]
+    InvalidUserName { name: String },
+    #[error("cannot list the groups of user \"{name}\": {source}")]
+    GroupList { name: String, source: Errno },
+    #[error("cannot read the current supplementary groups: {source}")]
+    ReadGroups { source: Errno },
+    #[error("cannot switch to the supplementary groups of user \"{name}\": {source}")]
+    SetGroups { name: String, source: Errno },
+    #[error(
+        "cannot switch the file-system uid to {uid} (effective uid {euid}): \
+         only root can act as another user"
+    )]
+    SwitchUid { uid: u32, euid: u32 },
+    #[error(
+        "cannot switch the file-system gid to {gid} (effective uid {euid}): \
+         the group is not one of the process's groups"
+    )]
+    SwitchGid { gid: u32, euid: u32 },
+    /// The process is stuck with the user's identity. Dropping this error
+    /// logs it at `LOG_EMERG` and aborts the process: log it, then let it go.
+    #[error("{0}")]
+    RestoreFailed(RestoreFailure),
+}
+
+/// Look up a user by name; `Ok(None)` when there is no such user.
+pub fn lookup_user_by_name(name: &str) -> Result<Option<UserAccount>, PrivilegeError> {
+    User::from_name(name)
+        .map(|user| user.map(UserAccount::from))
+        .map_err(|source| PrivilegeError::LookupName {
+            name: name.to_owned(),
+            source,
+        })
+}
+
+/// Look up a user by uid; `Ok(None)` when there is no such user.
+pub fn lookup_user_by_uid(uid: u32) -> Result<Option<UserAccount>, PrivilegeError> {
+    User::from_uid(Uid::from_raw(uid))
+        .map(|user| user.map(UserAccount::from))
+        .map_err(|source| PrivilegeError::LookupUid { uid, source })
+}
+
+/// The calling thread's file-system uid.
+pub fn current_fsuid() -> u32 {
+    // The kernel never accepts (uid_t)-1, and setfsuid returns the current
+    // fsuid whether or not it changed anything.
+    setfsuid(Uid::from_raw(u32::MAX)).as_raw()
+}
+
+/// Serialises identity switches: supplementary groups are process-wide.
+static IDENTITY_SWITCH: Mutex<()> = Mutex::new(());
+
+/// The thread acts with a user's file-system identity while this lives.
+///
+/// Each field holds what to go back to, once that part has been switched.
+#[must_use = "dropping the identity switches back at once"]
+pub struct FsIdentity {
+    account_uid: u32,
+    previous_fsuid: Option<Uid>,
+    previous_fsgid: Option<Gid>,
+    previous_groups: Option<Vec<Gid>>,
+    // Held for the whole switch; also keeps FsIdentity on its thread (!Send),
+    // which matters because fsuid and fsgid are per thread.
+    _serialised: MutexGuard<'static, ()>,
+}
+
+/// Switch the calling thread's file-system identity to `account`'s.
+///
+/// As root, the supplementary groups become the account's (from
+/// `getgrouplist`); otherwise they are left alone, and switching to any uid
+/// but the process's own fails with [`PrivilegeError::SwitchUid`].
+///
+/// Switches are serialised process-wide: calling this again on the same
+/// thread while the returned [`FsIdentity`] lives deadlocks.
+pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> {
+    let mut identity = FsIdentity {
+        account_uid: account.uid,
+        previous_fsuid: None,
+        previous_fsgid: None,
+        previous_groups: None,
+        _serialised: IDENTITY_SWITCH
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    };
+    // On an early return, dropping `identity` undoes the parts already done.
+    if geteuid().is_root() {
+        identity.previous_groups = Some(switch_groups(account)?);
+    }
+    // The uid first, so that a process that is not root learns that it
+    // cannot act as someone else from the uid, not from the group.
+    identity.previous_fsuid = Some(switch_fsuid(Uid::from_raw(account.uid))?);
+    identity.previous_fsgid = Some(switch_fsgid(Gid::from_raw(account.gid))?);
+    Ok(identity)
+}
+
+impl FsIdentity {
+    /// Switch back to the identity the thread had before [`become_user`].
+    ///
+    /// On failure the returned [`PrivilegeError::RestoreFailed`] aborts the
+    /// process when it is dropped, after the caller has had a chance to log it.
+    pub fn restore(mut self) -> Result<(), PrivilegeError> {
+        self.restore_all()
+            .map_err(|message| PrivilegeError::RestoreFailed(RestoreFailure { message }))
+    }
+
+    /// Undo whatever was switched, in reverse order; the error describes
+    /// what could not be undone.
+    fn restore_all(&mut self) -> Result<(), String> {
+        if let Some(gid) = self.previous_fsgid.take() {
+            switch_fsgid(gid).map_err(|err| self.stuck_message(&err))?;
+        }
+        if let Some(uid) = self.previous_fsuid.take() {
+            switch_fsuid(uid).map_err(|err| self.stuck_message(&err))?;
+        }
+        if let Some(groups) = self.previous_groups.take() {
+            setgroups(&groups).map_err(|source| {
+                self.stuck_message(&format!(
+                    "cannot restore the supplementary groups: {source}"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn stuck_message(&self, cause: &dyn std::fmt::Display) -> String {
+        format!(
+            "switched the file-system identity to uid {}, but cannot switch back: {cause}",
+            self.account_uid
+        )
+    }
+}
+
+impl Drop for FsIdentity {
+    fn drop(&mut self) {
+        if let Err(message) = self.restore_all() {
+            abort_with_identity_stuck(&message);
+        }
+    }
+}
+
+impl std::fmt::Debug for FsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsIdentity")
+            .field("account_uid", &self.account_uid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process could not switch back from a user's identity. Dropping it
+/// logs the message at `LOG_EMERG` and aborts the process.
+#[derive(Debug)]
+pub struct RestoreFailure {
+    message: String,
+}
+
+impl std::fmt::Display for RestoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Drop for RestoreFailure {
+    fn drop(&mut self) {
+        abort_with_identity_stuck(&self.message);
+    }
+}
+
+/// Set the supplementary groups to `account`'s; returns the previous ones.
+fn switch_groups(account: &UserAccount) -> Result<Vec<Gid>, PrivilegeError> {
+    let name =
+        CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
+            name: account.name.clone(),
+        })?;
+    let groups = getgrouplist(&name, Gid::from_raw(account.gid)).map_err(|source| {
+        PrivilegeError::GroupList {
+            name: account.name.clone(),
+            source,
+        }
+    })?;
+    let previous = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
+    setgroups(&groups).map_err(|source| PrivilegeError::SetGroups {
+        name: account.name.clone(),
+        source,
+    })?;
+    Ok(previous)
+}
+
+/// Set the fsuid; returns the previous one.
+///
+/// setfsuid reports no error: it returns the previous fsuid on success and
+/// the current one on failure. Calling it a second time with the same value
+/// tells the two apart.
+fn switch_fsuid(uid: Uid) -> Result<Uid, PrivilegeError> {
+    let previous = setfsuid(uid);
+    if setfsuid(uid) == uid {
+        Ok(previous)
+    } else {
+        setfsuid(previous);
+        Err(PrivilegeError::SwitchUid {
+            uid: uid.as_raw(),
+            euid: geteuid().as_raw(),
+        })
+    }
+}
+
+/// Set the fsgid; returns the previous one (same protocol as [`switch_fsuid`]).
+fn switch_fsgid(gid: Gid) -> Result<Gid, PrivilegeError> {
+    let previous = setfsgid(gid);
+    if setfsgid(gid) == gid {
+        Ok(previous)
+    } else {
+        setfsgid(previous);
+        Err(PrivilegeError::SwitchGid {
+            gid: gid.as_raw(),
+            euid: geteuid().as_raw(),
+        })
+    }
+}
+
+/// Log at `LOG_EMERG` (syslog and stderr, both best effort), then abort.
+fn abort_with_identity_stuck(message: &str) -> ! {
+    let line = format!("pam_rust_totp[{}]: {message}", std::process::id());
+    let priority = libc::LOG_AUTHPRIV | libc::LOG_EMERG;
+    if let Ok(socket) = UnixDatagram::unbound() {
+        let _ = socket.send_to(format!("<{priority}>{line}").as_bytes(), "/dev/log");
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+    std::process::abort()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Command;
+
+    #[test]
+    fn looks_up_root_by_name_and_uid() {
+        let by_name = lookup_user_by_name("root").expect("lookup by name");
+        let by_uid = lookup_user_by_uid(0).expect("lookup by uid");
+        assert_eq!(by_name, by_uid);
+        let root = by_name.expect("root exists");
+        assert_eq!((root.name.as_str(), root.uid, root.gid), ("root", 0, 0));
+        assert_eq!(root.home, PathBuf::from("/root"));
+    }
+
+    #[test]
+    fn unknown_users_are_none() {
+        assert_eq!(
+            lookup_user_by_name("no-such-user-rt-totp").expect("lookup"),
+            None
+        );
+        assert_eq!(lookup_user_by_uid(3_999_999_999).expect("lookup"), None);
+    }
+
+    #[test]
+    fn nul_in_user_name_is_refused_before_switching() {
+        let account = UserAccount {
+            name: "bad\0name".into(),
+            uid: 0,
+            gid: 0,
+            home: PathBuf::from("/"),
+        };
+        assert!(geteuid().is_root(), "the unit tests run as root");
+        let err = become_user(&account).expect_err("a NUL byte must be refused");
+        assert!(
+            matches!(err, PrivilegeError::InvalidUserName { .. }),
+            "{err}"
+        );
+        assert_eq!(current_fsuid(), 0);
+    }
+
+    #[test]
+    fn switching_to_own_identity_round_trips() {
+        let me = lookup_user_by_uid(geteuid().as_raw())
+            .expect("lookup")
+            .expect("the test user exists");
+        let identity = become_user(&me).expect("become self");
+        assert_eq!(current_fsuid(), me.uid);
+        identity.restore().expect("restore");
+        assert_eq!(current_fsuid(), geteuid().as_raw());
+    }
+
+    const ABORT_CHILD: &str = "PAM_RUST_TOTP_ABORT_CHILD";
+
+    /// Runs twice: as the test, it re-runs itself in a child that drops a
+    /// [`RestoreFailure`], and checks that the child died of SIGABRT.
+    #[test]
+    fn dropping_a_restore_failure_aborts_the_process() -> std::io::Result<()> {
+        if std::env::var_os(ABORT_CHILD).is_some() {
+            drop(RestoreFailure {
+                message: "test: identity stuck".into(),
+            });
+            unreachable!("dropping a RestoreFailure must abort");
+        }
+        // The child runs in its own mount namespace with /dev/log hidden, so
+        // that the test's LOG_EMERG line reaches no real syslog.
+        let hide_syslog =
+            r#"if [ -e /dev/log ]; then mount --bind /dev/null /dev/log || exit 97; fi; exec "$@""#;
+        let output = Command::new("unshare")
+            .args([
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                hide_syslog,
+                "sh",
+            ])
+            .arg(std::env::current_exe()?)
+            .args([
+                "--exact",
+                "privilege::tests::dropping_a_restore_failure_aborts_the_process",
+                "--nocapture",
+            ])
+            .env(ABORT_CHILD, "1")
+            .output()?;
+        assert_eq!(output.status.signal(), Some(libc::SIGABRT), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("test: identity stuck"), "{stderr}");
+        Ok(())
+    }
+}
