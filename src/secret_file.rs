@@ -1,1 +1,817 @@
-//! (in progress)
+//! Reading, locking and atomically replacing the per-user state file.
+//!
+//! [`LockedSecretFile::open`] runs with the caller's current file-system
+//! identity (the PAM glue switches to the user first, see
+//! [`crate::privilege`]), so a symbolic link at the path reaches nothing the
+//! user could not read. It:
+//!
+//! 1. resolves the path to its final target, so that a replacement is
+//!    written next to the target and a link at the path survives;
+//! 2. takes an exclusive OFD lock on the companion file `<target>.lock`,
+//!    held until the [`LockedSecretFile`] is dropped. The state file itself
+//!    is often mode 0400, and a write lock needs a writable descriptor;
+//! 3. refuses anything but a regular file of 1..=`max_size` bytes whose mode
+//!    and owner fit the [`FilePolicy`], without ever blocking on a FIFO or
+//!    opening a device;
+//! 4. reads the whole file and checks that the inode read is still the one
+//!    at the path.
+//!
+//! [`LockedSecretFile::replace`] writes a temporary file with the original's
+//! mode, owner, group and SELinux label in the same directory, syncs it,
+//! checks that the original has not changed, renames it over the original
+//! and syncs the directory. On failure the original is left untouched.
+#![forbid(unsafe_code)]
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read as _, Write as _};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, FcntlArg, OFlag, fcntl, open, openat, renameat};
+use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat, lstat};
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, fsync, unlinkat};
+use rand::Rng as _;
+use rand::distr::Alphanumeric;
+use xattr::FileExt as _;
+use zeroize::Zeroizing;
+
+use crate::privilege::current_fsuid;
+
+/// How long [`LockedSecretFile::open`] waits for another holder of the lock.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Temporary files are named `<file name>~` followed by this many
+/// alphanumeric characters, like the ones `mkstemp` makes.
+const TEMPORARY_SUFFIX_LEN: usize = 6;
+const TEMPORARY_CREATE_ATTEMPTS: usize = 16;
+
+const SELINUX_LABEL: &str = "security.selinux";
+
+/// Which state files are acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePolicy {
+    /// The uid the file must belong to when `strict_owner` is set.
+    pub owner_uid: u32,
+    pub strict_owner: bool,
+    /// Permission bits (`st_mode & 0o3777`) the file may have; any other bit
+    /// set is refused.
+    pub allowed_perm: u32,
+    /// Largest acceptable size in bytes; empty files are always refused.
+    pub max_size: u64,
+}
+
+impl FilePolicy {
+    pub const DEFAULT_ALLOWED_PERM: u32 = 0o600;
+    pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024;
+
+    /// The default policy: owned by `owner_uid`, at most mode 0600, at most
+    /// 64 KiB.
+    pub fn new(owner_uid: u32) -> Self {
+        FilePolicy {
+            owner_uid,
+            strict_owner: true,
+            allowed_perm: Self::DEFAULT_ALLOWED_PERM,
+            max_size: Self::DEFAULT_MAX_SIZE,
+        }
+    }
+}
+
+/// Why the state file was refused, or could not be read, locked or replaced.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    #[error("secret file \"{}\" does not exist", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot resolve the secret file path \"{}\": {source}", path.display())]
+    Resolve { path: PathBuf, source: Errno },
+    #[error("secret file \"{}\" is not a regular file but a {kind}", path.display())]
+    NotRegularFile { path: PathBuf, kind: &'static str },
+    #[error("cannot open secret file \"{}\": {source}", path.display())]
+    Open { path: PathBuf, source: Errno },
+    #[error("cannot stat \"{}\": {source}", path.display())]
+    Stat { path: PathBuf, source: Errno },
+    #[error(
+        "secret file \"{}\" has an invalid size ({size} bytes; must be 1 to {max})",
+        path.display()
+    )]
+    InvalidSize { path: PathBuf, size: u64, max: u64 },
+    #[error(
+        "secret file \"{}\" permissions ({mode:04o}) are more permissive than {allowed:04o}",
+        path.display()
+    )]
+    TooPermissive {
+        path: PathBuf,
+        mode: u32,
+        allowed: u32,
+    },
+    #[error(
+        "secret file \"{}\" must be owned by uid {expected}, but is owned by uid {owner}",
+        path.display()
+    )]
+    WrongOwner {
+        path: PathBuf,
+        owner: u32,
+        expected: u32,
+    },
+    #[error("cannot read secret file \"{}\": {source}", path.display())]
+    Read { path: PathBuf, source: Errno },
+    #[error("secret file \"{}\" changed while it was in use", path.display())]
+    ChangedUnderneath { path: PathBuf },
+    #[error("cannot open lock file \"{}\": {source}", path.display())]
+    LockFile { path: PathBuf, source: Errno },
+    #[error("lock file \"{}\" is not a regular file but a {kind}", path.display())]
+    LockFileNotRegular { path: PathBuf, kind: &'static str },
+    #[error("cannot lock \"{}\": {source}", path.display())]
+    Lock { path: PathBuf, source: Errno },
+    #[error(
+        "gave up waiting for the lock on \"{}\" after {} s: another login holds it",
+        path.display(),
+        waited.as_secs()
+    )]
+    LockTimeout { path: PathBuf, waited: Duration },
+    #[error("cannot open directory \"{}\": {source}", path.display())]
+    OpenDirectory { path: PathBuf, source: Errno },
+    #[error("cannot create temporary file \"{}\": {source}", path.display())]
+    CreateTemporary { path: PathBuf, source: Errno },
+    #[error(
+        "cannot give temporary file \"{}\" the secret file's owner, mode and label: {source}",
+        path.display()
+    )]
+    CopyAttributes { path: PathBuf, source: Errno },
+    #[error("cannot write temporary file \"{}\": {source}", path.display())]
+    Write { path: PathBuf, source: Errno },
+    #[error("cannot rename the temporary file over \"{}\": {source}", path.display())]
+    Rename { path: PathBuf, source: Errno },
+    #[error("cannot flush directory \"{}\" to disk: {source}", path.display())]
+    SyncDirectory { path: PathBuf, source: Errno },
+}
+
+impl SecretFileError {
+    /// True only when the state file does not exist (ENOENT), which `nullok`
+    /// turns into a pass.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, SecretFileError::NotFound { .. })
+    }
+
+    /// The system error behind this one; `None` for policy refusals.
+    pub fn errno(&self) -> Option<Errno> {
+        use SecretFileError as E;
+        match self {
+            E::NotFound { .. } => Some(Errno::ENOENT),
+            E::ChangedUnderneath { .. } | E::LockTimeout { .. } => Some(Errno::EAGAIN),
+            E::NotRegularFile { .. }
+            | E::InvalidSize { .. }
+            | E::TooPermissive { .. }
+            | E::WrongOwner { .. }
+            | E::LockFileNotRegular { .. } => None,
+            E::Resolve { source, .. }
+            | E::Open { source, .. }
+            | E::Stat { source, .. }
+            | E::Read { source, .. }
+            | E::LockFile { source, .. }
+            | E::Lock { source, .. }
+            | E::OpenDirectory { source, .. }
+            | E::CreateTemporary { source, .. }
+            | E::CopyAttributes { source, .. }
+            | E::Write { source, .. }
+            | E::Rename { source, .. }
+            | E::SyncDirectory { source, .. } => Some(*source),
+        }
+    }
+}
+
+/// The state file, read and locked; the lock is held until this is dropped.
+pub struct LockedSecretFile {
+    target: Target,
+    /// The file read (after a replacement: the one written).
+    file: File,
+    /// Its status when opened, to detect changes behind the lock's back.
+    stat: FileStat,
+    contents: Zeroizing<Vec<u8>>,
+    /// Holds the OFD lock; `None` when no lock file could be made.
+    lock: Option<File>,
+}
+
+impl LockedSecretFile {
+    /// Open, lock, check and read the state file at `path`, with the
+    /// caller's current file-system identity.
+    pub fn open(path: &Path, policy: &FilePolicy) -> Result<LockedSecretFile, SecretFileError> {
+        let target = Target::resolve(path)?;
+        let lock = lock_companion(&target)?;
+        let (mut file, stat) = open_checked(&target.path, policy)?;
+        let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
+        ensure_same_inode(&target.path, &stat)?;
+        Ok(LockedSecretFile {
+            target,
+            file,
+            stat,
+            contents,
+            lock,
+        })
+    }
+
+    /// The bytes read (or, after [`replace`](Self::replace), written).
+    pub fn contents(&self) -> &[u8] {
+        &self.contents
+    }
+
+    /// The resolved target path, the file that [`replace`](Self::replace)
+    /// replaces.
+    pub fn path(&self) -> &Path {
+        &self.target.path
+    }
+
+    /// False when the lock file could not be opened for writing (read-only
+    /// directory or file system, or a lock file the caller may not write) or
+    /// the file system has no lock service (ENOLCK). The file was then read
+    /// without a lock; a replacement still refuses a file changed since it
+    /// was read, and in a read-only directory it fails.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// Atomically replace the file with `new_contents`.
+    ///
+    /// The copy kept for [`contents`](Self::contents) is zeroized when
+    /// dropped; `new_contents` itself belongs to the caller.
+    pub fn replace(&mut self, new_contents: &[u8]) -> Result<(), SecretFileError> {
+        let new_contents = Zeroizing::new(new_contents.to_vec());
+        let dir = open_directory(&self.target.dir)?;
+        if self.is_locked() {
+            // Without the lock another process may be writing its temporary file.
+            remove_stale_temporaries(&dir, &self.target.name);
+        }
+        let (temp, temp_name) = create_temporary(&dir, &self.target)?;
+        let installed = self
+            .fill_temporary(&temp, &self.target.dir.join(&temp_name), &new_contents)
+            .and_then(|()| self.ensure_unchanged(&dir))
+            .and_then(|()| {
+                renameat(
+                    &dir,
+                    temp_name.as_os_str(),
+                    &dir,
+                    self.target.name.as_os_str(),
+                )
+                .map_err(|source| SecretFileError::Rename {
+                    path: self.target.path.clone(),
+                    source,
+                })
+            });
+        if let Err(err) = installed {
+            // Best effort: a leftover is removed by the next replacement.
+            let _ = unlinkat(&dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            return Err(err);
+        }
+        self.stat = fstat(&temp).map_err(|source| SecretFileError::Stat {
+            path: self.target.path.clone(),
+            source,
+        })?;
+        self.file = temp;
+        self.contents = new_contents;
+        fsync(&dir).map_err(|source| SecretFileError::SyncDirectory {
+            path: self.target.dir.clone(),
+            source,
+        })
+    }
+
+    /// Give `temp` the original's owner, mode and SELinux label, then write
+    /// and sync the contents.
+    fn fill_temporary(
+        &self,
+        temp: &File,
+        temp_path: &Path,
+        contents: &[u8],
+    ) -> Result<(), SecretFileError> {
+        let attributes_error = |source| SecretFileError::CopyAttributes {
+            path: temp_path.to_owned(),
+            source,
+        };
+        // Owner first: chown may clear set-id bits that chmod then restores.
+        copy_owner(temp, &self.stat).map_err(attributes_error)?;
+        fchmod(temp, Mode::from_bits_truncate(self.stat.st_mode & 0o7777))
+            .map_err(attributes_error)?;
+        copy_selinux_label(&self.file, temp).map_err(|err| attributes_error(io_errno(&err)))?;
+        let mut out = temp;
+        out.write_all(contents)
+            .and_then(|()| temp.sync_all())
+            .map_err(|err| SecretFileError::Write {
+                path: temp_path.to_owned(),
+                source: io_errno(&err),
+            })
+    }
+
+    /// Refuse to replace a file that is no longer the one read: same inode,
+    /// size and modification time, like the reference module checks.
+    fn ensure_unchanged(&self, dir: &OwnedFd) -> Result<(), SecretFileError> {
+        let now = fstatat(
+            dir,
+            self.target.name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        );
+        match now {
+            Ok(now) if same_version(&now, &self.stat) => Ok(()),
+            Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
+                path: self.target.path.clone(),
+            }),
+            Err(source) => Err(SecretFileError::Stat {
+                path: self.target.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for LockedSecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockedSecretFile")
+            .field("path", &self.target.path)
+            .field("locked", &self.is_locked())
+            .field("len", &self.contents.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The real file behind the caller's path, split into directory and name.
+struct Target {
+    path: PathBuf,
+    dir: PathBuf,
+    name: OsString,
+}
+
+impl Target {
+    /// Resolve every symbolic link with the caller's identity.
+    fn resolve(path: &Path) -> Result<Target, SecretFileError> {
+        let resolved = std::fs::canonicalize(path).map_err(|err| match io_errno(&err) {
+            Errno::ENOENT => SecretFileError::NotFound {
+                path: path.to_owned(),
+            },
+            source => SecretFileError::Resolve {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        match (resolved.parent(), resolved.file_name()) {
+            (Some(dir), Some(name)) => Ok(Target {
+                dir: dir.to_owned(),
+                name: name.to_owned(),
+                path: resolved.clone(),
+            }),
+            _ => Err(SecretFileError::NotRegularFile {
+                path: resolved,
+                kind: "directory",
+            }),
+        }
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.name.clone();
+        name.push(".lock");
+        self.dir.join(name)
+    }
+}
+
+/// Open `<target>.lock` (creating it if needed) and lock it exclusively.
+///
+/// `Ok(None)` when the caller may not create or write the lock file (in a
+/// read-only directory no replacement is possible anyway) or the file
+/// system offers no locks (ENOLCK): reading then goes ahead unlocked, as the
+/// reference module always does, rather than locking the user out.
+fn lock_companion(target: &Target) -> Result<Option<File>, SecretFileError> {
+    let path = target.lock_path();
+    let flags = OFlag::O_RDWR
+        | OFlag::O_CREAT
+        | OFlag::O_NOFOLLOW
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    let file = match open(&path, flags, Mode::S_IRUSR | Mode::S_IWUSR) {
+        Ok(fd) => File::from(fd),
+        Err(Errno::EROFS | Errno::EACCES | Errno::EPERM) => return Ok(None),
+        Err(source) => return Err(SecretFileError::LockFile { path, source }),
+    };
+    let stat = fstat(&file).map_err(|source| SecretFileError::Stat {
+        path: path.clone(),
+        source,
+    })?;
+    if let Some(kind) = special_file_kind(stat.st_mode) {
+        return Err(SecretFileError::LockFileNotRegular { path, kind });
+    }
+    match acquire_lock(&file, &path) {
+        Ok(()) => Ok(Some(file)),
+        Err(SecretFileError::Lock {
+            source: Errno::ENOLCK,
+            ..
+        }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Take an exclusive OFD lock on the whole of `file`, retrying for up to
+/// [`LOCK_TIMEOUT`].
+fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
+    let whole_file = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    let deadline = Instant::now() + LOCK_TIMEOUT;
+    loop {
+        match fcntl(file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EAGAIN | Errno::EACCES | Errno::EINTR) => {
+                if Instant::now() >= deadline {
+                    return Err(SecretFileError::LockTimeout {
+                        path: path.to_owned(),
+                        waited: LOCK_TIMEOUT,
+                    });
+                }
+                sleep(LOCK_RETRY_INTERVAL);
+            }
+            Err(source) => {
+                return Err(SecretFileError::Lock {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Open the state file read-only and check it against `policy`.
+fn open_checked(path: &Path, policy: &FilePolicy) -> Result<(File, FileStat), SecretFileError> {
+    // Refuse special files before opening them: opening a device can have
+    // side effects. The fstat below is the check that counts.
+    let before = lstat(path).map_err(|source| match source {
+        Errno::ENOENT => SecretFileError::NotFound {
+            path: path.to_owned(),
+        },
+        source => SecretFileError::Stat {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    check_file_type(path, &before)?;
+    let flags = OFlag::O_RDONLY
+        | OFlag::O_NOFOLLOW
+        | OFlag::O_NONBLOCK
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    let fd = open(path, flags, Mode::empty()).map_err(|source| match source {
+        Errno::ENOENT => SecretFileError::NotFound {
+            path: path.to_owned(),
+        },
+        // The resolved target has been replaced by a symbolic link since.
+        Errno::ELOOP => SecretFileError::ChangedUnderneath {
+            path: path.to_owned(),
+        },
+        source => SecretFileError::Open {
+            path: path.to_owned(),
+            source,
+        },
+    })?;
+    let file = File::from(fd);
+    let stat = fstat(&file).map_err(|source| SecretFileError::Stat {
+        path: path.to_owned(),
+        source,
+    })?;
+    check_stat(path, &stat, policy)?;
+    Ok((file, stat))
+}
+
+/// The reference module's checks, in its order: type, mode, owner, size.
+fn check_stat(path: &Path, stat: &FileStat, policy: &FilePolicy) -> Result<(), SecretFileError> {
+    check_file_type(path, stat)?;
+    let mode = stat.st_mode & 0o3777;
+    if mode & !policy.allowed_perm != 0 {
+        return Err(SecretFileError::TooPermissive {
+            path: path.to_owned(),
+            mode,
+            allowed: policy.allowed_perm,
+        });
+    }
+    if policy.strict_owner && stat.st_uid != policy.owner_uid {
+        return Err(SecretFileError::WrongOwner {
+            path: path.to_owned(),
+            owner: stat.st_uid,
+            expected: policy.owner_uid,
+        });
+    }
+    let size = u64::try_from(stat.st_size).unwrap_or(0);
+    if size == 0 || size > policy.max_size {
+        return Err(SecretFileError::InvalidSize {
+            path: path.to_owned(),
+            size,
+            max: policy.max_size,
+        });
+    }
+    Ok(())
+}
+
+fn check_file_type(path: &Path, stat: &FileStat) -> Result<(), SecretFileError> {
+    match special_file_kind(stat.st_mode) {
+        None => Ok(()),
+        Some(kind) => Err(SecretFileError::NotRegularFile {
+            path: path.to_owned(),
+            kind,
+        }),
+    }
+}
+
+/// What a file is when it is not a regular file.
+fn special_file_kind(mode: libc::mode_t) -> Option<&'static str> {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => None,
+        libc::S_IFDIR => Some("directory"),
+        libc::S_IFIFO => Some("FIFO"),
+        libc::S_IFCHR => Some("character device"),
+        libc::S_IFBLK => Some("block device"),
+        libc::S_IFSOCK => Some("socket"),
+        libc::S_IFLNK => Some("symbolic link"),
+        _ => Some("file of unknown type"),
+    }
+}
+
+/// Read `file` to its end into a zeroizing buffer, refusing more than `max`
+/// bytes (the file may have grown since `stat`) and an empty file.
+fn read_bounded(
+    file: &mut File,
+    path: &Path,
+    stat: &FileStat,
+    max: u64,
+) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {
+    let invalid_size = |size: usize| SecretFileError::InvalidSize {
+        path: path.to_owned(),
+        size: u64::try_from(size).unwrap_or(u64::MAX),
+        max,
+    };
+    let max_len = usize::try_from(max).unwrap_or(usize::MAX);
+    let expected = usize::try_from(stat.st_size).unwrap_or(0).min(max_len);
+    // One spare byte tells "exactly max" from "more than max" at EOF.
+    let mut buf = Zeroizing::new(vec![0_u8; expected.saturating_add(1)]);
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if filled > max_len {
+                return Err(invalid_size(filled));
+            }
+            let new_len = filled.saturating_mul(2).min(max_len.saturating_add(1));
+            grow_zeroizing(&mut buf, new_len);
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => {
+                return Err(SecretFileError::Read {
+                    path: path.to_owned(),
+                    source: io_errno(&err),
+                });
+            }
+        }
+    }
+    if filled == 0 {
+        return Err(invalid_size(0));
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// Enlarge `buf` to `new_len` bytes without leaving a copy of its contents
+/// in freed memory.
+fn grow_zeroizing(buf: &mut Zeroizing<Vec<u8>>, new_len: usize) {
+    let mut bigger = Zeroizing::new(vec![0_u8; new_len]);
+    bigger[..buf.len()].copy_from_slice(buf);
+    *buf = bigger;
+}
+
+/// Check that the inode read is still the one at `path`.
+fn ensure_same_inode(path: &Path, stat: &FileStat) -> Result<(), SecretFileError> {
+    match lstat(path) {
+        Ok(now) if now.st_dev == stat.st_dev && now.st_ino == stat.st_ino => Ok(()),
+        Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
+            path: path.to_owned(),
+        }),
+        Err(source) => Err(SecretFileError::Stat {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn same_version(a: &FileStat, b: &FileStat) -> bool {
+    (a.st_dev, a.st_ino, a.st_size, a.st_mtime, a.st_mtime_nsec)
+        == (b.st_dev, b.st_ino, b.st_size, b.st_mtime, b.st_mtime_nsec)
+}
+
+fn open_directory(path: &Path) -> Result<OwnedFd, SecretFileError> {
+    open(
+        path,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|source| SecretFileError::OpenDirectory {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Remove temporary files left behind by killed processes: `<name>~XXXXXX`
+/// regular files owned by the caller. They may hold a secret. Best effort:
+/// a failure here does not stop the replacement.
+fn remove_stale_temporaries(dir: &OwnedFd, name: &OsStr) {
+    let Ok(mut listing) = Dir::openat(
+        dir,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let stale: Vec<CString> = listing
+        .iter()
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_owned())
+        .filter(|entry| is_temporary_name(entry.to_bytes(), name.as_bytes()))
+        .collect();
+    let owner = current_fsuid();
+    for entry in &stale {
+        let owned_regular_file = fstatat(dir, entry.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .is_ok_and(|stat| special_file_kind(stat.st_mode).is_none() && stat.st_uid == owner);
+        if owned_regular_file {
+            let _ = unlinkat(dir, entry.as_c_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
+}
+
+/// Whether `candidate` is `<name>~` followed by a `mkstemp`-style suffix.
+fn is_temporary_name(candidate: &[u8], name: &[u8]) -> bool {
+    candidate
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix(b"~"))
+        .is_some_and(|suffix| {
+            suffix.len() == TEMPORARY_SUFFIX_LEN && suffix.iter().all(u8::is_ascii_alphanumeric)
+        })
+}
+
+/// Create a new, empty, mode-0 temporary file next to the target.
+fn create_temporary(dir: &OwnedFd, target: &Target) -> Result<(File, OsString), SecretFileError> {
+    let flags = OFlag::O_WRONLY
+        | OFlag::O_CREAT
+        | OFlag::O_EXCL
+        | OFlag::O_NOFOLLOW
+        | OFlag::O_NOCTTY
+        | OFlag::O_CLOEXEC;
+    let mut last_name = temporary_name(&target.name);
+    for _ in 0..TEMPORARY_CREATE_ATTEMPTS {
+        let temp_name = temporary_name(&target.name);
+        match openat(dir, temp_name.as_os_str(), flags, Mode::empty()) {
+            Ok(fd) => return Ok((File::from(fd), temp_name)),
+            Err(Errno::EEXIST) => last_name = temp_name,
+            Err(source) => {
+                return Err(SecretFileError::CreateTemporary {
+                    path: target.dir.join(temp_name),
+                    source,
+                });
+            }
+        }
+    }
+    Err(SecretFileError::CreateTemporary {
+        path: target.dir.join(last_name),
+        source: Errno::EEXIST,
+    })
+}
+
+fn temporary_name(name: &OsStr) -> OsString {
+    let suffix: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(TEMPORARY_SUFFIX_LEN)
+        .map(char::from)
+        .collect();
+    let mut temp_name = name.to_owned();
+    temp_name.push("~");
+    temp_name.push(suffix);
+    temp_name
+}
+
+/// Give `temp` the owner and group in `original` when they differ (root, or
+/// a user changing only to one of their groups, may).
+fn copy_owner(temp: &File, original: &FileStat) -> Result<(), Errno> {
+    let current = fstat(temp)?;
+    if (current.st_uid, current.st_gid) == (original.st_uid, original.st_gid) {
+        return Ok(());
+    }
+    fchown(
+        temp,
+        Some(Uid::from_raw(original.st_uid)),
+        Some(Gid::from_raw(original.st_gid)),
+    )
+}
+
+/// Copy the SELinux label of `original` onto `temp`, when there is one and
+/// the file system supports labels.
+fn copy_selinux_label(original: &File, temp: &File) -> io::Result<()> {
+    let label = match original.get_xattr(SELINUX_LABEL) {
+        Ok(Some(label)) => label,
+        Ok(None) => return Ok(()),
+        Err(err) if is_unsupported(&err) => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    if matches!(temp.get_xattr(SELINUX_LABEL), Ok(Some(current)) if current == label) {
+        return Ok(());
+    }
+    match temp.set_xattr(SELINUX_LABEL, &label) {
+        Err(err) if is_unsupported(&err) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_unsupported(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error().map(Errno::from_raw),
+        Some(Errno::ENOTSUP | Errno::ENODATA)
+    )
+}
+
+/// The errno behind an I/O error; EIO for errors that carry none (such as a
+/// write that made no progress).
+fn io_errno(err: &io::Error) -> Errno {
+    err.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_match_the_stale_pattern() {
+        for _ in 0..32 {
+            let name = temporary_name(OsStr::new(".google_authenticator"));
+            assert!(
+                is_temporary_name(name.as_bytes(), b".google_authenticator"),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_six_alphanumerics_after_the_tilde_are_stale() {
+        let name = b".google_authenticator";
+        assert!(is_temporary_name(b".google_authenticator~aB3xY9", name));
+        // The CLI's own temporary name, without a suffix.
+        assert!(!is_temporary_name(b".google_authenticator~", name));
+        assert!(!is_temporary_name(b".google_authenticator~aB3xY", name));
+        assert!(!is_temporary_name(b".google_authenticator~aB3xY9z", name));
+        assert!(!is_temporary_name(b".google_authenticator~aB3x.9", name));
+        assert!(!is_temporary_name(b".google_authenticator.lock", name));
+        assert!(!is_temporary_name(b"other~aB3xY9", name));
+        assert!(!is_temporary_name(b".google_authenticator", name));
+    }
+
+    #[test]
+    fn special_file_kinds_are_named() {
+        assert_eq!(special_file_kind(libc::S_IFREG | 0o600), None);
+        assert_eq!(special_file_kind(libc::S_IFDIR | 0o700), Some("directory"));
+        assert_eq!(special_file_kind(libc::S_IFIFO | 0o600), Some("FIFO"));
+        assert_eq!(special_file_kind(libc::S_IFCHR), Some("character device"));
+        assert_eq!(special_file_kind(libc::S_IFBLK), Some("block device"));
+        assert_eq!(special_file_kind(libc::S_IFSOCK), Some("socket"));
+        assert_eq!(special_file_kind(libc::S_IFLNK), Some("symbolic link"));
+    }
+
+    #[test]
+    fn growing_keeps_the_prefix() {
+        let mut buf = Zeroizing::new(b"abc".to_vec());
+        grow_zeroizing(&mut buf, 8);
+        assert_eq!(&buf[..], b"abc\0\0\0\0\0");
+    }
+
+    #[test]
+    fn policy_refusals_carry_no_errno_and_system_errors_do() {
+        let path = PathBuf::from("/x");
+        let refusal = SecretFileError::TooPermissive {
+            path: path.clone(),
+            mode: 0o644,
+            allowed: 0o600,
+        };
+        assert_eq!(refusal.errno(), None);
+        assert_eq!(
+            refusal.to_string(),
+            "secret file \"/x\" permissions (0644) are more permissive than 0600"
+        );
+        let full = SecretFileError::Write {
+            path: path.clone(),
+            source: Errno::ENOSPC,
+        };
+        assert_eq!(full.errno(), Some(Errno::ENOSPC));
+        assert!(!full.is_not_found());
+        assert!(SecretFileError::NotFound { path }.is_not_found());
+    }
+}

@@ -1,0 +1,896 @@
+//! Integration tests of the I/O edge: reading, locking and replacing the
+//! state file (`secret_file`) and acting with a user's identity
+//! (`privilege`). They run as root and use the test account `rt_io_user`
+//! (member of `rt_io_group`), created here when missing.
+
+use std::error::Error;
+use std::ffi::OsString;
+use std::fs::{self, File, Permissions};
+use std::io::Write as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _, chown, symlink};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid};
+use pam_rust_totp::privilege::{
+    PrivilegeError, UserAccount, become_user, current_fsuid, lookup_user_by_name,
+};
+use pam_rust_totp::secret_file::{FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError};
+use tempfile::TempDir;
+use xattr::FileExt as _;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+const STATE: &[u8] = b"JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n12345678\n";
+const NEW_STATE: &[u8] = b"JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n";
+const NAME: &str = ".google_authenticator";
+
+const TEST_USER: &str = "rt_io_user";
+const TEST_GROUP: &str = "rt_io_group";
+
+/// Set in a child process to the name of the test it is to run as a helper.
+const CHILD_ENV: &str = "SECRET_FILE_IO_CHILD";
+const CHILD_DIR_ENV: &str = "SECRET_FILE_IO_DIR";
+
+// ---------------------------------------------------------------- helpers
+
+struct TestUser {
+    account: UserAccount,
+    group: u32,
+}
+
+/// The test account, created (idempotently) on first use.
+fn test_user() -> &'static TestUser {
+    static USER: OnceLock<TestUser> = OnceLock::new();
+    USER.get_or_init(|| {
+        if !succeeds("getent", &["group", TEST_GROUP]) {
+            run_admin("groupadd", &["--system", TEST_GROUP]);
+        }
+        if !succeeds("getent", &["passwd", TEST_USER]) {
+            run_admin(
+                "useradd",
+                &[
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    TEST_USER,
+                ],
+            );
+        }
+        run_admin("usermod", &["--append", "--groups", TEST_GROUP, TEST_USER]);
+        let account = lookup_user_by_name(TEST_USER)
+            .expect("look up the test user")
+            .expect("the test user exists");
+        let group = nix::unistd::Group::from_name(TEST_GROUP)
+            .expect("look up the test group")
+            .expect("the test group exists")
+            .gid
+            .as_raw();
+        TestUser { account, group }
+    })
+}
+
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// Run an account-administration command, retrying while another process
+/// holds the passwd/group lock.
+fn run_admin(program: &str, args: &[&str]) {
+    let mut last = None;
+    for _ in 0..20 {
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {program}: {err}"));
+        if output.status.success() {
+            return;
+        }
+        last = Some(output);
+        thread::sleep(Duration::from_millis(250));
+    }
+    panic!("{program} {args:?} failed: {last:?}");
+}
+
+/// Tests that switch identities hold this: groups are process-wide, and
+/// some tests switch fsuid/fsgid by hand.
+fn identity_switch() -> MutexGuard<'static, ()> {
+    static SWITCHING: Mutex<()> = Mutex::new(());
+    SWITCHING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A scratch directory everyone may traverse.
+fn scratch() -> TempDir {
+    let dir = tempfile::tempdir().expect("create a scratch directory");
+    set_mode(dir.path(), 0o755);
+    dir
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn write_file(path: &Path, contents: &[u8], mode: u32) -> PathBuf {
+    fs::write(path, contents).expect("write a test file");
+    set_mode(path, mode);
+    path.to_owned()
+}
+
+fn state_file(dir: &Path, mode: u32) -> PathBuf {
+    write_file(&dir.join(NAME), STATE, mode)
+}
+
+fn root_policy() -> FilePolicy {
+    FilePolicy::new(0)
+}
+
+fn open_err(path: &Path, policy: &FilePolicy) -> SecretFileError {
+    LockedSecretFile::open(path, policy).expect_err("the file must be refused")
+}
+
+fn names_in(dir: &Path) -> Vec<OsString> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)
+        .expect("list the directory")
+        .map(|entry| entry.expect("directory entry").file_name())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The four ids (real, effective, saved, file-system) of a line of
+/// /proc/thread-self/status, or the list of supplementary groups.
+fn thread_status(field: &str) -> Vec<u32> {
+    let status = fs::read_to_string("/proc/thread-self/status").expect("read thread status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .expect("field present")
+        .split_whitespace()
+        .map(|id| id.parse().expect("numeric id"))
+        .collect()
+}
+
+fn in_child(test: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|name| name == test)
+}
+
+/// Run test `test` of this binary again in a child process set up by
+/// `configure`; the child knows its role from [`CHILD_ENV`].
+fn rerun_in_child(program: &Path, test: &str, configure: impl FnOnce(&mut Command)) -> Output {
+    let mut command = Command::new(program);
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(CHILD_ENV, test);
+    configure(&mut command);
+    command.output().expect("run the child test")
+}
+
+fn assert_child_passed(output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed: {output:?}"
+    );
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true")
+}
+
+// ---------------------------------------------------------------- acceptance
+
+#[test]
+fn files_of_mode_0600_and_0400_are_read_and_locked() -> TestResult {
+    for mode in [0o600, 0o400] {
+        let dir = scratch();
+        let path = state_file(dir.path(), mode);
+        let file = LockedSecretFile::open(&path, &root_policy())?;
+        assert_eq!(file.contents(), STATE);
+        assert_eq!(file.path(), fs::canonicalize(&path)?);
+        assert!(file.is_locked());
+        assert!(dir.path().join(format!("{NAME}.lock")).is_file());
+    }
+    Ok(())
+}
+
+#[test]
+fn allowed_perm_override_accepts_a_group_readable_file() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o640);
+    let err = open_err(&path, &root_policy());
+    assert!(matches!(
+        err,
+        SecretFileError::TooPermissive {
+            mode: 0o640,
+            allowed: 0o600,
+            ..
+        }
+    ));
+    let policy = FilePolicy {
+        allowed_perm: 0o640,
+        ..root_policy()
+    };
+    assert_eq!(LockedSecretFile::open(&path, &policy)?.contents(), STATE);
+    Ok(())
+}
+
+#[test]
+fn a_file_of_exactly_max_size_is_accepted() -> TestResult {
+    let dir = scratch();
+    let contents = vec![b'x'; 64 * 1024];
+    let path = write_file(&dir.path().join(NAME), &contents, 0o600);
+    assert_eq!(
+        LockedSecretFile::open(&path, &root_policy())?.contents(),
+        &contents[..]
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- refusals
+
+#[test]
+fn group_or_world_accessible_files_are_refused() {
+    // Like the reference, only `st_mode & 0o3777` counts: set-uid is ignored.
+    for mode in [0o620, 0o602, 0o644, 0o2600, 0o1600, 0o700] {
+        let dir = scratch();
+        let path = state_file(dir.path(), mode);
+        let err = open_err(&path, &root_policy());
+        match &err {
+            SecretFileError::TooPermissive {
+                path: reported,
+                mode: reported_mode,
+                allowed: 0o600,
+            } => {
+                assert_eq!(reported, &path);
+                assert_eq!(*reported_mode, mode);
+            }
+            other => panic!("mode {mode:o}: unexpected {other}"),
+        }
+        assert!(err.to_string().contains(&format!("({mode:04o})")), "{err}");
+        assert_eq!(err.errno(), None);
+    }
+    let dir = scratch();
+    let set_uid = state_file(dir.path(), 0o4600);
+    assert!(LockedSecretFile::open(&set_uid, &root_policy()).is_ok());
+}
+
+#[test]
+fn a_file_owned_by_someone_else_is_refused_when_strict() -> TestResult {
+    let user = test_user();
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o600);
+    chown(&path, Some(user.account.uid), Some(user.account.gid))?;
+    let err = open_err(&path, &root_policy());
+    assert!(
+        matches!(err, SecretFileError::WrongOwner { owner, expected: 0, .. } if owner == user.account.uid),
+        "{err}"
+    );
+    assert!(err.to_string().contains("must be owned by uid 0"), "{err}");
+    let lenient = FilePolicy {
+        strict_owner: false,
+        ..root_policy()
+    };
+    assert_eq!(LockedSecretFile::open(&path, &lenient)?.contents(), STATE);
+    Ok(())
+}
+
+#[test]
+fn a_missing_file_is_not_found() -> TestResult {
+    let dir = scratch();
+    let missing = dir.path().join(NAME);
+    let dangling = dir.path().join("dangling");
+    symlink(dir.path().join("nowhere"), &dangling)?;
+    let no_home = dir.path().join("no-such-home").join(NAME);
+    for path in [missing, dangling, no_home] {
+        let err = open_err(&path, &root_policy());
+        assert!(err.is_not_found(), "{err}");
+        assert_eq!(err.errno(), Some(Errno::ENOENT));
+        assert!(err.to_string().contains(&path.display().to_string()));
+    }
+    // Other failures are not "not found".
+    let not_a_dir = state_file(dir.path(), 0o600).join(NAME);
+    let err = open_err(&not_a_dir, &root_policy());
+    assert!(!err.is_not_found(), "{err}");
+    assert_eq!(err.errno(), Some(Errno::ENOTDIR));
+    Ok(())
+}
+
+#[test]
+fn a_fifo_is_refused_without_blocking() -> TestResult {
+    let dir = scratch();
+    let path = dir.path().join(NAME);
+    mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR)?;
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = sender.send(LockedSecretFile::open(&path, &root_policy()));
+    });
+    let result = receiver
+        .recv_timeout(Duration::from_secs(5))
+        .expect("opening a FIFO must not block");
+    let err = result.expect_err("a FIFO must be refused");
+    assert!(
+        matches!(err, SecretFileError::NotRegularFile { kind: "FIFO", .. }),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_directory_is_refused() -> TestResult {
+    let dir = scratch();
+    let path = dir.path().join(NAME);
+    fs::create_dir(&path)?;
+    let err = open_err(&path, &root_policy());
+    assert!(
+        matches!(
+            err,
+            SecretFileError::NotRegularFile {
+                kind: "directory",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("is not a regular file"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_device_behind_a_symlink_is_refused() -> TestResult {
+    let dir = scratch();
+    let path = dir.path().join(NAME);
+    symlink("/dev/zero", &path)?;
+    let err = open_err(&path, &root_policy());
+    match &err {
+        SecretFileError::NotRegularFile {
+            path: reported,
+            kind: "character device",
+        } => assert_eq!(reported, Path::new("/dev/zero")),
+        other => panic!("unexpected {other}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn empty_and_oversized_files_are_refused() -> TestResult {
+    let dir = scratch();
+    let empty = write_file(&dir.path().join("empty"), b"", 0o600);
+    let err = open_err(&empty, &root_policy());
+    assert!(
+        matches!(err, SecretFileError::InvalidSize { size: 0, .. }),
+        "{err}"
+    );
+
+    let just_over = write_file(&dir.path().join("over"), &vec![b'x'; 64 * 1024 + 1], 0o600);
+    let err = open_err(&just_over, &root_policy());
+    assert!(
+        matches!(
+            err,
+            SecretFileError::InvalidSize {
+                size: 65_537,
+                max: 65_536,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let huge = write_file(
+        &dir.path().join("huge"),
+        &vec![b'x'; 10 * 1024 * 1024],
+        0o600,
+    );
+    let err = open_err(&huge, &root_policy());
+    assert!(matches!(err, SecretFileError::InvalidSize { .. }), "{err}");
+
+    let small_limit = FilePolicy {
+        max_size: STATE.len() as u64 - 1,
+        ..root_policy()
+    };
+    let path = state_file(dir.path(), 0o600);
+    assert!(matches!(
+        open_err(&path, &small_limit),
+        SecretFileError::InvalidSize { .. }
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------- symlinks
+
+#[test]
+fn a_symlink_is_followed_and_survives_replace() -> TestResult {
+    let home = scratch();
+    let store = scratch();
+    let target = state_file(store.path(), 0o400);
+    let link = home.path().join(NAME);
+    symlink(&target, &link)?;
+
+    let mut file = LockedSecretFile::open(&link, &root_policy())?;
+    assert_eq!(file.path(), fs::canonicalize(&target)?);
+    assert_eq!(file.contents(), STATE);
+    file.replace(NEW_STATE)?;
+    assert_eq!(file.contents(), NEW_STATE);
+    drop(file);
+
+    assert!(fs::symlink_metadata(&link)?.file_type().is_symlink());
+    assert_eq!(fs::read_link(&link)?, target);
+    assert_eq!(fs::read(&target)?, NEW_STATE);
+    assert_eq!(fs::metadata(&target)?.mode() & 0o7777, 0o400);
+    // Lock file and temporary files live next to the target, not the link.
+    assert_eq!(names_in(home.path()), vec![OsString::from(NAME)]);
+    assert_eq!(
+        names_in(store.path()),
+        vec![OsString::from(NAME), OsString::from(format!("{NAME}.lock"))]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_symlink_to_a_file_the_user_cannot_read_is_refused() -> TestResult {
+    let _switching = identity_switch();
+    let user = test_user();
+    let home = scratch();
+    chown(home.path(), Some(user.account.uid), Some(user.account.gid))?;
+    let secret_dir = scratch();
+    let secret = state_file(secret_dir.path(), 0o600);
+    let link = home.path().join(NAME);
+    symlink(&secret, &link)?;
+
+    let policy = FilePolicy {
+        strict_owner: false,
+        ..FilePolicy::new(user.account.uid)
+    };
+    let identity = become_user(&user.account)?;
+    let result = LockedSecretFile::open(&link, &policy);
+    identity.restore()?;
+
+    let err = result.expect_err("the user cannot read root's file");
+    assert!(matches!(err, SecretFileError::Open { .. }), "{err}");
+    assert_eq!(err.errno(), Some(Errno::EACCES));
+    assert!(!err.is_not_found());
+    // Root, by contrast, may read it: the refusal came from the identity.
+    assert_eq!(LockedSecretFile::open(&link, &policy)?.contents(), STATE);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- replace
+
+#[test]
+fn replace_keeps_mode_owner_and_group() -> TestResult {
+    let user = test_user();
+    for mode in [0o400, 0o600] {
+        let dir = scratch();
+        let path = state_file(dir.path(), mode);
+        chown(&path, Some(user.account.uid), Some(user.group))?;
+        let before = fs::metadata(&path)?;
+        let policy = FilePolicy::new(user.account.uid);
+
+        let mut file = LockedSecretFile::open(&path, &policy)?;
+        file.replace(NEW_STATE)?;
+        drop(file);
+
+        let after = fs::metadata(&path)?;
+        assert_eq!(fs::read(&path)?, NEW_STATE);
+        assert_ne!(after.ino(), before.ino(), "a new file was renamed in");
+        assert_eq!(after.mode(), before.mode());
+        assert_eq!((after.uid(), after.gid()), (user.account.uid, user.group));
+    }
+    Ok(())
+}
+
+#[test]
+fn replace_twice_through_one_handle() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o400);
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+    file.replace(NEW_STATE)?;
+    file.replace(b"third\n")?;
+    assert_eq!(file.contents(), b"third\n");
+    drop(file);
+    assert_eq!(fs::read(&path)?, b"third\n");
+    Ok(())
+}
+
+#[test]
+fn replace_as_the_user_writes_a_file_the_user_owns() -> TestResult {
+    let _switching = identity_switch();
+    let user = test_user();
+    let home = scratch();
+    chown(home.path(), Some(user.account.uid), Some(user.account.gid))?;
+    let path = state_file(home.path(), 0o400);
+    chown(&path, Some(user.account.uid), Some(user.account.gid))?;
+
+    let identity = become_user(&user.account)?;
+    let result = LockedSecretFile::open(&path, &FilePolicy::new(user.account.uid))
+        .and_then(|mut file| file.replace(NEW_STATE));
+    identity.restore()?;
+    result?;
+
+    assert_eq!(fs::read(&path)?, NEW_STATE);
+    let meta = fs::metadata(&path)?;
+    assert_eq!(
+        (meta.uid(), meta.mode() & 0o7777),
+        (user.account.uid, 0o400)
+    );
+    let lock = fs::metadata(home.path().join(format!("{NAME}.lock")))?;
+    assert_eq!(
+        (lock.uid(), lock.mode() & 0o7777),
+        (user.account.uid, 0o600)
+    );
+    Ok(())
+}
+
+#[test]
+fn replace_copies_the_selinux_label() -> TestResult {
+    const LABEL: &[u8] = b"unconfined_u:object_r:auth_home_t:s0";
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o600);
+    if let Err(err) = File::open(&path)?.set_xattr("security.selinux", LABEL) {
+        let message = format!("cannot set security.selinux on {}: {err}", path.display());
+        assert!(!ci(), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return Ok(());
+    }
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+    file.replace(NEW_STATE)?;
+    drop(file);
+    assert_eq!(
+        File::open(&path)?.get_xattr("security.selinux")?.as_deref(),
+        Some(LABEL)
+    );
+    Ok(())
+}
+
+#[test]
+fn stale_temporary_files_are_removed() -> TestResult {
+    let user = test_user();
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o400);
+    let stale = [format!("{NAME}~a1B2c3"), format!("{NAME}~ZZZZZZ")];
+    for name in &stale {
+        write_file(&dir.path().join(name), STATE, 0o400);
+    }
+    let kept = [
+        format!("{NAME}~"),
+        format!("{NAME}~toolong"),
+        format!("{NAME}~short"),
+        format!("{NAME}~a.b-c_"),
+        format!("other{NAME}~a1B2c3"),
+        format!("{NAME}~byUser"),
+        format!("{NAME}~subdir"),
+    ];
+    for name in &kept[..5] {
+        write_file(&dir.path().join(name), STATE, 0o400);
+    }
+    let by_user = write_file(&dir.path().join(&kept[5]), STATE, 0o400);
+    chown(&by_user, Some(user.account.uid), None)?;
+    fs::create_dir(dir.path().join(&kept[6]))?;
+
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+    file.replace(NEW_STATE)?;
+    drop(file);
+
+    let mut expected: Vec<OsString> = kept.iter().map(OsString::from).collect();
+    expected.push(NAME.into());
+    expected.push(format!("{NAME}.lock").into());
+    expected.sort();
+    assert_eq!(names_in(dir.path()), expected);
+    Ok(())
+}
+
+#[test]
+fn replace_refuses_a_file_changed_behind_the_lock() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o600);
+
+    // Replaced by another inode (as a writer that ignores the lock does).
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+    let other = write_file(&dir.path().join("other"), b"written elsewhere\n", 0o600);
+    fs::rename(&other, &path)?;
+    let err = file.replace(NEW_STATE).expect_err("the file changed");
+    assert!(
+        matches!(err, SecretFileError::ChangedUnderneath { .. }),
+        "{err}"
+    );
+    assert_eq!(err.errno(), Some(Errno::EAGAIN));
+    assert_eq!(fs::read(&path)?, b"written elsewhere\n");
+    drop(file);
+
+    // Modified in place.
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&path)?
+        .write_all(b"12345678\n")?;
+    let err = file.replace(NEW_STATE).expect_err("the file changed");
+    assert!(
+        matches!(err, SecretFileError::ChangedUnderneath { .. }),
+        "{err}"
+    );
+    assert_eq!(fs::read(&path)?, b"written elsewhere\n12345678\n");
+    drop(file);
+
+    assert_eq!(
+        names_in(dir.path()),
+        vec![OsString::from(NAME), OsString::from(format!("{NAME}.lock"))]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_read_only_directory_is_read_without_a_lock_and_replace_fails() -> TestResult {
+    let _switching = identity_switch();
+    let user = test_user();
+    let home = scratch();
+    let path = state_file(home.path(), 0o400);
+    chown(&path, Some(user.account.uid), Some(user.account.gid))?;
+    chown(home.path(), Some(user.account.uid), Some(user.account.gid))?;
+    set_mode(home.path(), 0o555);
+
+    let identity = become_user(&user.account)?;
+    let outcome =
+        LockedSecretFile::open(&path, &FilePolicy::new(user.account.uid)).map(|mut file| {
+            let locked = file.is_locked();
+            (locked, file.contents().to_vec(), file.replace(NEW_STATE))
+        });
+    identity.restore()?;
+
+    let (locked, contents, replaced) = outcome?;
+    assert!(!locked);
+    assert_eq!(contents, STATE);
+    let err = replaced.expect_err("the directory is read-only");
+    assert!(
+        matches!(err, SecretFileError::CreateTemporary { .. }),
+        "{err}"
+    );
+    assert_eq!(err.errno(), Some(Errno::EACCES));
+    assert_eq!(fs::read(&path)?, STATE);
+    assert_eq!(names_in(home.path()), vec![OsString::from(NAME)]);
+    Ok(())
+}
+
+/// Fills a small tmpfs, then checks that replace fails with ENOSPC and
+/// leaves the original alone. The tmpfs is mounted in a child process in its
+/// own mount namespace.
+#[test]
+fn replace_on_a_full_file_system_fails_and_keeps_the_original() -> TestResult {
+    const TEST: &str = "replace_on_a_full_file_system_fails_and_keeps_the_original";
+    if in_child(TEST) {
+        return fill_and_replace(Path::new(&std::env::var(CHILD_DIR_ENV)?));
+    }
+    let mount_point = scratch();
+    let probe = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "mount",
+            "-t",
+            "tmpfs",
+            "tmpfs",
+        ])
+        .arg(mount_point.path())
+        .output();
+    if !probe.as_ref().is_ok_and(|output| output.status.success()) {
+        let message = format!("cannot mount a tmpfs in a private mount namespace: {probe:?}");
+        assert!(!ci(), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return Ok(());
+    }
+    let output = Command::new("unshare")
+        .args(["--mount", "--propagation", "private"])
+        .arg(std::env::current_exe()?)
+        .args(["--exact", TEST, "--nocapture", "--test-threads", "1"])
+        .env(CHILD_ENV, TEST)
+        .env(CHILD_DIR_ENV, mount_point.path())
+        .output()?;
+    assert_child_passed(&output);
+    Ok(())
+}
+
+fn fill_and_replace(mount_point: &Path) -> TestResult {
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs"])
+        .arg(mount_point)
+        .status()?;
+    assert!(status.success(), "mount a small tmpfs");
+    let path = state_file(mount_point, 0o400);
+    let mut file = LockedSecretFile::open(&path, &root_policy())?;
+
+    let mut filler = File::create(mount_point.join("filler"))?;
+    let chunk = [b'f'; 4096];
+    let full = loop {
+        if let Err(err) = filler.write_all(&chunk) {
+            break err;
+        }
+    };
+    assert_eq!(full.raw_os_error(), Some(libc::ENOSPC), "{full}");
+
+    let err = file
+        .replace(NEW_STATE)
+        .expect_err("the file system is full");
+    assert!(matches!(err, SecretFileError::Write { .. }), "{err}");
+    assert_eq!(err.errno(), Some(Errno::ENOSPC));
+    assert_eq!(file.contents(), STATE);
+    drop(file);
+    assert_eq!(fs::read(&path)?, STATE);
+    assert_eq!(
+        names_in(mount_point),
+        vec![
+            OsString::from(NAME),
+            OsString::from(format!("{NAME}.lock")),
+            OsString::from("filler")
+        ]
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- locking
+
+#[test]
+fn a_second_open_waits_until_the_first_is_dropped() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o400);
+    let mut first = LockedSecretFile::open(&path, &root_policy())?;
+
+    let (started, has_started) = mpsc::channel();
+    let (finished, has_finished) = mpsc::channel();
+    let second_path = path.clone();
+    let second = thread::spawn(move || {
+        let _ = started.send(());
+        let result = LockedSecretFile::open(&second_path, &root_policy())
+            .map(|file| file.contents().to_vec());
+        let _ = finished.send(result);
+    });
+    has_started.recv()?;
+    assert_eq!(
+        has_finished.recv_timeout(Duration::from_millis(500)).err(),
+        Some(RecvTimeoutError::Timeout),
+        "the second open must wait for the lock"
+    );
+
+    first.replace(NEW_STATE)?;
+    drop(first);
+    let seen = has_finished.recv_timeout(Duration::from_secs(5))??;
+    assert_eq!(
+        seen, NEW_STATE,
+        "the second reader sees the first one's update"
+    );
+    second.join().map_err(|_| "second opener panicked")?;
+    Ok(())
+}
+
+#[test]
+fn waiting_for_the_lock_gives_up_after_the_timeout() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o400);
+    let _held = LockedSecretFile::open(&path, &root_policy())?;
+    let start = Instant::now();
+    let err = open_err(&path, &root_policy());
+    let waited = start.elapsed();
+    assert!(matches!(err, SecretFileError::LockTimeout { .. }), "{err}");
+    assert_eq!(err.errno(), Some(Errno::EAGAIN));
+    assert!(waited >= LOCK_TIMEOUT, "gave up after {waited:?}");
+    assert!(waited < LOCK_TIMEOUT + Duration::from_secs(5), "{waited:?}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------- identity
+
+#[test]
+fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult {
+    let _switching = identity_switch();
+    let user = test_user();
+    let groups_before = thread_status("Groups:");
+
+    let identity = become_user(&user.account)?;
+    assert_eq!(thread_status("Uid:"), vec![0, 0, 0, user.account.uid]);
+    assert_eq!(thread_status("Gid:"), vec![0, 0, 0, user.account.gid]);
+    let mut groups = thread_status("Groups:");
+    groups.sort_unstable();
+    let mut expected = vec![user.account.gid, user.group];
+    expected.sort_unstable();
+    assert_eq!(groups, expected);
+    assert_eq!(current_fsuid(), user.account.uid);
+    identity.restore()?;
+
+    assert_eq!(thread_status("Uid:"), vec![0, 0, 0, 0]);
+    assert_eq!(thread_status("Gid:"), vec![0, 0, 0, 0]);
+    assert_eq!(thread_status("Groups:"), groups_before);
+
+    // Dropping restores too.
+    drop(become_user(&user.account)?);
+    assert_eq!(thread_status("Uid:"), vec![0, 0, 0, 0]);
+    assert_eq!(thread_status("Groups:"), groups_before);
+    Ok(())
+}
+
+/// A home reachable only through a supplementary group (as on NFS with
+/// root squashing) is readable after become_user, but not with fsuid and
+/// fsgid switched alone.
+#[test]
+fn supplementary_groups_give_access_to_group_only_homes() -> TestResult {
+    let _switching = identity_switch();
+    let user = test_user();
+    let parent = scratch();
+    let home = parent.path().join("home");
+    fs::create_dir(&home)?;
+    chown(&home, Some(0), Some(user.group))?;
+    set_mode(&home, 0o750);
+    let path = state_file(&home, 0o400);
+    chown(&path, Some(user.account.uid), Some(user.account.gid))?;
+    let policy = FilePolicy::new(user.account.uid);
+
+    let account = user.account.clone();
+    let fs_ids_only = thread::spawn(move || {
+        // On a thread of its own: fsuid and fsgid are per thread.
+        setfsgid(Gid::from_raw(account.gid));
+        setfsuid(Uid::from_raw(account.uid));
+        LockedSecretFile::open(&path, &policy).map(|file| file.contents().to_vec())
+    })
+    .join()
+    .map_err(|_| "thread panicked")?;
+    let err = fs_ids_only.expect_err("without the group the home is closed");
+    assert_eq!(err.errno(), Some(Errno::EACCES), "{err}");
+
+    let identity = become_user(&user.account)?;
+    let result =
+        LockedSecretFile::open(&home.join(NAME), &policy).map(|file| file.contents().to_vec());
+    identity.restore()?;
+    assert_eq!(result?, STATE);
+    Ok(())
+}
+
+/// Without root, become_user may only "switch" to the process's own
+/// identity. Runs as `rt_io_user` in a child process.
+#[test]
+fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
+    const TEST: &str = "without_root_only_the_own_identity_can_be_taken";
+    if in_child(TEST) {
+        let me = lookup_user_by_name(TEST_USER)?.ok_or("no test user")?;
+        let root = lookup_user_by_name("root")?.ok_or("no root")?;
+        let err = become_user(&root).expect_err("a user cannot act as root");
+        assert!(
+            matches!(err, PrivilegeError::SwitchUid { uid: 0, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("only root can act as another user"),
+            "{err}"
+        );
+        assert_eq!(current_fsuid(), me.uid);
+        assert_eq!(thread_status("Gid:")[3], me.gid, "fsgid put back");
+        become_user(&me)?.restore()?;
+        assert_eq!(current_fsuid(), me.uid);
+        return Ok(());
+    }
+    let user = test_user();
+    // A copy of this test binary the test user can reach and run.
+    let bin_dir = scratch();
+    let program = bin_dir.path().join("secret_file_io");
+    fs::copy(std::env::current_exe()?, &program)?;
+    set_mode(&program, 0o755);
+    let output = rerun_in_child(&program, TEST, |command| {
+        command
+            .uid(user.account.uid)
+            .gid(user.account.gid)
+            .current_dir("/");
+    });
+    assert_child_passed(&output);
+    Ok(())
+}
