@@ -104,6 +104,8 @@ impl Login<'_> {
         };
         let result = self.with_state_file(&path, account.uid);
         if let Err(error) = identity.restore() {
+            // Dropping the error aborts the process: it must not go on with
+            // the user's identity. Log the reason first.
             self.logger.log(
                 Severity::Error,
                 &format!("cannot restore the file-system identity: {error}"),
