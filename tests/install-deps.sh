@@ -28,3 +28,7 @@ need build-essential debhelper dpkg-dev devscripts lintian libpam0g-dev shellche
 need openssh-server openssh-client oathtool iproute2 passwd
 # Package install test in a bookworm root (tests/system/container_install.sh).
 need debootstrap util-linux
+# Fuzzing (fuzz/, run briefly by tests/run-all.sh): cargo-fuzz from crates.io.
+if ! command -v cargo-fuzz >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
+    "$HOME/.cargo/bin/cargo" install --locked --quiet cargo-fuzz
+fi

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Runs every test of pam_rust_totp on a Debian bookworm machine, as root:
+# installs what the tests need, checks formatting and lints, runs the unit,
+# property and integration tests (real Linux-PAM, the reference module,
+# oathtool, zbarimg), the real-sshd end-to-end test, the package install test
+# in a debootstrap'd container, and short fuzzing runs.
+#
+# With CI=true a missing tool is a failure, never a skip.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+export PATH="$HOME/.cargo/bin:$PATH"
+
+SUITES_PASSED=0
+SUITES_FAILED=0
+FAILED_SUITES=()
+
+# suite NAME COMMAND...: runs one suite and records its result.
+suite() {
+    local name=$1 started=$SECONDS
+    shift
+    printf '\n=== %s\n' "$name"
+    if "$@"; then
+        SUITES_PASSED=$((SUITES_PASSED + 1))
+        printf '=== %s: ok (%ss)\n' "$name" $((SECONDS - started))
+    else
+        SUITES_FAILED=$((SUITES_FAILED + 1))
+        FAILED_SUITES+=("$name")
+        printf '=== %s: FAILED (%ss)\n' "$name" $((SECONDS - started))
+    fi
+}
+
+fuzz_briefly() {
+    local target
+    for target in state_file verifier; do
+        (cd fuzz && cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \
+            -max_total_time="${FUZZ_SECONDS:-30}" -seed=1) || return 1
+    done
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run-all.sh must run as root (it installs packages, adds test users and starts sshd)" >&2
+    exit 1
+fi
+
+bash tests/install-deps.sh || exit 1
+
+suite "format" cargo fmt --all -- --check
+suite "clippy" cargo clippy --all-targets --locked -- -D warnings
+suite "release build" cargo build --release --locked
+suite "cargo test" cargo test --locked
+suite "benchmarks compile" cargo bench --locked --no-run
+suite "sshd end-to-end" bash tests/system/sshd_e2e.sh
+suite "package install in a container" bash tests/system/container_install.sh
+suite "fuzzing" fuzz_briefly
+
+echo
+echo "suites: $SUITES_PASSED passed, $SUITES_FAILED failed"
+if [ "$SUITES_FAILED" -ne 0 ]; then
+    printf 'failed: %s\n' "${FAILED_SUITES[@]}"
+    exit 1
+fi
