@@ -1,0 +1,85 @@
+//! Independent sources of test data: one-time codes from `oathtool` (OATH
+//! Toolkit) and state files from the reference `google-authenticator`
+//! enrolment command. The crate under test is never used to compute them.
+
+use std::fs;
+use std::process::Command;
+
+use super::requirements::require_program;
+use super::system::Workspace;
+
+/// The six-digit TOTP code of `secret` (base32) for the step containing
+/// `unix_time`, with steps of `step_seconds`.
+pub fn totp(secret: &str, unix_time: u64, step_seconds: u64) -> String {
+    oathtool(&[
+        "--totp".to_owned(),
+        "--base32".to_owned(),
+        format!("--time-step-size={step_seconds}s"),
+        format!("--now=@{unix_time}"),
+        secret.to_owned(),
+    ])
+}
+
+/// The six-digit HOTP code of `secret` (base32) at `counter`.
+pub fn hotp(secret: &str, counter: u64) -> String {
+    oathtool(&[
+        "--hotp".to_owned(),
+        "--base32".to_owned(),
+        format!("--counter={counter}"),
+        secret.to_owned(),
+    ])
+}
+
+fn oathtool(args: &[String]) -> String {
+    let output = Command::new("oathtool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running oathtool: {e}"));
+    assert!(
+        output.status.success(),
+        "oathtool {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let code = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "oathtool printed {code:?}"
+    );
+    code
+}
+
+/// The secret in the form oathtool accepts: the reference ignores blanks and
+/// dashes, reads lower case as upper case, and 0, 1 and 8 as O, L and B.
+pub fn normalised_secret(first_line: &str) -> String {
+    first_line
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\r' | '-'))
+        .map(|c| match c.to_ascii_uppercase() {
+            '0' => 'O',
+            '1' => 'L',
+            '8' => 'B',
+            other => other,
+        })
+        .collect()
+}
+
+/// A state file written by the reference `google-authenticator` command
+/// with `args` (plus `--secret=FILE`), or `None` after the skip notice if
+/// the command is not installed.
+pub fn reference_enrolment(args: &[&str]) -> Option<String> {
+    let program = require_program("google-authenticator", "libpam-google-authenticator")?;
+    let workspace = Workspace::new();
+    let file = workspace.path().join("google_authenticator");
+    let output = Command::new(program)
+        .args(args)
+        .arg(format!("--secret={}", file.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("running google-authenticator: {e}"));
+    assert!(
+        output.status.success(),
+        "google-authenticator {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display())))
+}

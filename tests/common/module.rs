@@ -1,0 +1,96 @@
+//! The PAM modules under test: ours (this crate's cdylib) and the reference
+//! `pam_google_authenticator.so`.
+//!
+//! Our module is `libpam_rust_totp.so` next to the test executable's
+//! profile directory (`cargo test` builds the library with all its crate
+//! types), or the file named by `PAM_RUST_TOTP_SO`. It counts as present
+//! once it exports `pam_sm_authenticate`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::requirements::REFERENCE_MODULE;
+
+/// Environment variable naming our module's shared object explicitly.
+pub const OURS_ENV: &str = "PAM_RUST_TOTP_SO";
+const OURS_FILE: &str = "libpam_rust_totp.so";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Module {
+    Ours,
+    Reference,
+}
+
+impl Module {
+    /// The absolute path of the module's shared object.
+    pub fn path(self) -> PathBuf {
+        match self {
+            Self::Ours => ours_path(),
+            Self::Reference => PathBuf::from(REFERENCE_MODULE),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ours => "ours",
+            Self::Reference => "reference",
+        }
+    }
+}
+
+fn ours_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(OURS_ENV) {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test executable>
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    exe.ancestors()
+        .nth(2)
+        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()))
+        .join(OURS_FILE)
+}
+
+/// Whether our module is built and implements authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OursStatus {
+    Ready(PathBuf),
+    /// The file is missing, or does not export `pam_sm_authenticate` yet.
+    NotReady(String),
+}
+
+/// Our module's status, checked once per test process.
+pub fn ours_status() -> &'static OursStatus {
+    static STATUS: OnceLock<OursStatus> = OnceLock::new();
+    STATUS.get_or_init(|| {
+        let path = ours_path();
+        if !path.is_file() {
+            return OursStatus::NotReady(format!("{} does not exist", path.display()));
+        }
+        if exports(&path, "pam_sm_authenticate") {
+            OursStatus::Ready(path)
+        } else {
+            OursStatus::NotReady(format!(
+                "{} does not export pam_sm_authenticate",
+                path.display()
+            ))
+        }
+    })
+}
+
+fn exports(library: &Path, symbol: &str) -> bool {
+    let output = Command::new("nm")
+        .args(["--dynamic", "--defined-only"])
+        .arg(library)
+        .output()
+        .unwrap_or_else(|e| panic!("running nm: {e}"));
+    assert!(
+        output.status.success(),
+        "nm {}: {}",
+        library.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|line| line.split_whitespace().last() == Some(symbol))
+}
