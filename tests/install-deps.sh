@@ -32,3 +32,8 @@ need debootstrap util-linux
 if ! command -v cargo-fuzz >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
     "$HOME/.cargo/bin/cargo" install --locked --quiet cargo-fuzz
 fi
+# PAM harness and differential suite (tests/common, tests/pam_*.rs): the
+# driver is compiled with cc against libpam, runs under libfaketime, codes
+# come from oathtool, the reference module and CLI from
+# libpam-google-authenticator.
+need gcc libc6-dev binutils libpam0g-dev libpam-modules libpam-google-authenticator libfaketime oathtool passwd pamtester
