@@ -7,8 +7,8 @@
 #
 # Usage: tests/system/container_install.sh [PATH/TO/libpam-rust-totp_*.deb]
 #        tests/system/container_install.sh --prepare-cache
-# Without an argument the .deb in target/deb/ is used; if there is none,
-# tests/system/build_deb.sh builds it.
+# Without an argument tests/system/build_deb.sh first builds the .deb from the
+# current tree (incrementally, into target/deb/).
 #
 # The minbase root (with pamtester, oathtool and libpam-google-authenticator)
 # is bootstrapped once from the Debian mirror and cached as a tarball; each
@@ -73,16 +73,10 @@ build_cache() {
     exec 9>&-
 }
 
-find_deb() {
-    local deb="" candidate
-    for candidate in "$RT_REPO_ROOT"/target/deb/libpam-rust-totp_*.deb; do
-        [ -e "$candidate" ] && deb="$candidate"
-    done
-    if [ -z "$deb" ]; then
-        rt_log "no .deb in target/deb; building it"
-        deb="$("$RT_REPO_ROOT/tests/system/build_deb.sh" | tail -n 1)"
-    fi
-    printf '%s\n' "$deb"
+# build_deb: builds the .deb from the current tree (incrementally) and
+# prints its path.
+build_deb() {
+    "$RT_REPO_ROOT/tests/system/build_deb.sh" | tail -n 1
 }
 
 # enter_root ROOT COMMAND...: runs COMMAND chrooted in ROOT inside new mount
@@ -247,7 +241,12 @@ main() {
         cache_is_current || build_cache
         return 0
     fi
-    if [ $# -gt 0 ]; then deb="$1"; else deb="$(find_deb)"; fi
+    if [ $# -gt 0 ]; then
+        deb="$1"
+    elif ! deb="$(build_deb)"; then
+        printf 'container_install: 0 passed, 1 failed (building the .deb)\n'
+        return 1
+    fi
     rt_require_file "$deb" "package"
 
     cache_is_current || build_cache
