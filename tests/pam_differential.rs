@@ -386,6 +386,36 @@ fn step_size_60_uses_one_minute_steps() {
     });
 }
 
+#[test]
+fn rewriting_an_option_swallows_the_blank_lines_after_it() {
+    check(|| {
+        let content = format!("{SECRET}\n\" DISALLOW_REUSE\n\n\n\" TOTP_AUTH\n");
+        Scenario::new("blank lines after an option", &content).step(
+            Step::at(
+                T0,
+                Expect::success().rewritten(totp_file_with(&format!("DISALLOW_REUSE {S0}"))),
+            )
+            .answer(totp(0)),
+        )
+    });
+}
+
+#[test]
+fn crlf_file_is_read_and_the_rewritten_line_ends_in_lf() {
+    check(|| {
+        let content = format!("{SECRET}\r\n\" DISALLOW_REUSE\r\n\" TOTP_AUTH\r\n");
+        Scenario::new("CRLF line ends", &content).step(
+            Step::at(
+                T0,
+                Expect::success().rewritten(format!(
+                    "{SECRET}\r\n\" DISALLOW_REUSE {S0}\n\" TOTP_AUTH\r\n"
+                )),
+            )
+            .answer(totp(0)),
+        )
+    });
+}
+
 // --------------------------------------------------------------------- HOTP
 
 fn hotp_file(counter: u64) -> String {
@@ -437,6 +467,16 @@ fn hotp_malformed_answer_does_not_touch_the_counter() {
         Scenario::new("hotp malformed answer", &hotp_file(1))
             .step(Step::at(T0, Expect::failure()).answer(text("12345")))
             .step(Step::at(T0, Expect::failure()).answer(text("")))
+    });
+}
+
+#[test]
+fn hotp_counter_takes_precedence_over_totp_auth() {
+    check(|| {
+        let file = |counter: u64| format!("{SECRET}\n\" HOTP_COUNTER {counter}\n\" TOTP_AUTH\n");
+        Scenario::new("HOTP and TOTP_AUTH", &file(1))
+            .step(Step::at(T0, Expect::success().rewritten(file(2))).answer(Answer::Hotp(1)))
+            .step(Step::at(T0, Expect::failure().rewritten(file(3))).answer(totp(0)))
     });
 }
 
@@ -494,6 +534,49 @@ fn repeating_the_same_skewed_code_changes_nothing() {
         Scenario::new("time skew same code", &totp_file())
             .step(Step::at(T0, Expect::failure().rewritten(first)).answer(totp(-10)))
             .step(Step::at(T0, Expect::failure()).answer(totp(-10)))
+    });
+}
+
+#[test]
+fn a_code_that_completes_skew_learning_is_not_recorded_for_disallow_reuse() {
+    // So the same code is accepted once more through the normal window.
+    check(|| {
+        let file = |lines: &str| format!("{SECRET}\n{lines}\" DISALLOW_REUSE\n\" TOTP_AUTH\n");
+        let learned = |used: &str| {
+            format!(
+                "{SECRET}\n\" TIME_SKEW 10\n\" RESETTING_TIME_SKEW \n\" DISALLOW_REUSE{used}\n\" TOTP_AUTH\n"
+            )
+        };
+        Scenario::new(
+            "time skew and DISALLOW_REUSE",
+            &totp_file_with("DISALLOW_REUSE"),
+        )
+        .step(
+            Step::at(
+                T0,
+                Expect::failure().rewritten(file(&format!("\" RESETTING_TIME_SKEW {S0}+10\n"))),
+            )
+            .answer(totp(10)),
+        )
+        .step(
+            Step::at(
+                T0 + 30,
+                Expect::failure().rewritten(file(&format!(
+                    "\" RESETTING_TIME_SKEW {S0}+10 {}+10\n",
+                    S0 + 1
+                ))),
+            )
+            .answer(totp(10)),
+        )
+        .step(Step::at(T0 + 60, Expect::success().rewritten(learned(""))).answer(totp(10)))
+        .step(
+            Step::at(
+                T0 + 60,
+                Expect::success().rewritten(learned(&format!(" {}", S0 + 12))),
+            )
+            .answer(totp(10)),
+        )
+        .step(Step::at(T0 + 60, Expect::failure()).answer(totp(10)))
     });
 }
 

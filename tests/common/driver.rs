@@ -182,16 +182,18 @@ pub fn write_service(confdir: &Path, name: &str, stack: &str) {
     fs::write(&path, stack).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
-/// One `auth` line of a PAM service file; arguments containing white space
-/// use Linux-PAM's `[...]` quoting.
+/// One `auth` line of a PAM service file.
 pub fn auth_line(control: &str, module: &Path, args: &[String]) -> String {
-    let mut line = format!("auth {control} {}", module.display());
-    for arg in args {
-        line.push(' ');
-        line.push_str(&pam_arg(arg));
-    }
-    line.push('\n');
-    line
+    format!("auth {control} {} {}\n", module.display(), pam_args(args))
+}
+
+/// Module arguments for a service file; arguments containing white space
+/// use Linux-PAM's `[...]` quoting.
+pub fn pam_args(args: &[String]) -> String {
+    args.iter()
+        .map(|arg| pam_arg(arg))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pam_arg(arg: &str) -> String {

@@ -1,9 +1,11 @@
 //! The PAM modules under test: ours (this crate's cdylib) and the reference
 //! `pam_google_authenticator.so`.
 //!
-//! Our module is `libpam_rust_totp.so` next to the test executable's
-//! profile directory (`cargo test` builds the library with all its crate
-//! types), or the file named by `PAM_RUST_TOTP_SO`. It counts as present
+//! Our module is the file named by `PAM_RUST_TOTP_SO`, or else the
+//! `libpam_rust_totp.so` that `cargo test` builds next to the test
+//! executable in `target/<profile>/deps` (the library is compiled with all
+//! its crate types for the integration tests; only `cargo build` copies it up
+//! to `target/<profile>`, so that copy may be stale). It counts as present
 //! once it exports `pam_sm_authenticate`.
 
 use std::path::{Path, PathBuf};
@@ -45,8 +47,7 @@ fn ours_path() -> PathBuf {
     }
     // target/<profile>/deps/<test executable>
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
-    exe.ancestors()
-        .nth(2)
+    exe.parent()
         .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()))
         .join(OURS_FILE)
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::codes;
 use super::driver::{self, Authtok, DEFAULT_TIMEOUT, Invocation, Message, Outcome, PamCode};
 use super::module::{Module, OursStatus, ours_status};
-use super::requirements::{Harness, harness};
+use super::requirements::{Harness, harness, unavailable};
 use super::system::{self, ALICE, Account, FileState, HomeLock, Workspace, test_user};
 
 /// The reference's default prompt.
@@ -67,6 +67,8 @@ pub struct Expect {
     pub messages: Vec<Message>,
     pub file: FileAfter,
     pub authtok: Authtok,
+    /// The `pam_setcred` result, when the step calls it.
+    pub setcred: Option<PamCode>,
 }
 
 impl Expect {
@@ -78,6 +80,7 @@ impl Expect {
             messages: vec![Message::echo_off(CODE_PROMPT)],
             file: FileAfter::Unchanged,
             authtok: Authtok::Null,
+            setcred: None,
         }
     }
 
@@ -113,6 +116,12 @@ impl Expect {
 
     pub fn authtok(mut self, authtok: Authtok) -> Self {
         self.authtok = authtok;
+        self
+    }
+
+    /// Also call `pam_setcred` after authentication, expecting `result`.
+    pub fn setcred(mut self, result: PamCode) -> Self {
+        self.setcred = Some(result);
         self
     }
 }
@@ -196,6 +205,11 @@ pub struct Scenario {
     pub step_seconds: u64,
     pub steps: Vec<Step>,
     pub difference: Option<Difference>,
+    /// A whole PAM stack instead of the default one; `{module}` is the
+    /// module under test and `{args}` its arguments.
+    pub stack: Option<String>,
+    /// Adjusts the scenario directory after the state file is installed.
+    pub prepare: Option<fn(&Path, &Account)>,
 }
 
 impl Scenario {
@@ -230,6 +244,8 @@ impl Scenario {
             step_seconds: 30,
             steps: Vec::new(),
             difference: None,
+            stack: None,
+            prepare: None,
         }
     }
 
@@ -292,6 +308,16 @@ impl Scenario {
         self
     }
 
+    pub fn stack(mut self, template: &str) -> Self {
+        self.stack = Some(template.to_owned());
+        self
+    }
+
+    pub fn prepare(mut self, prepare: fn(&Path, &Account)) -> Self {
+        self.prepare = Some(prepare);
+        self
+    }
+
     pub fn difference(mut self, reason: &'static str, ours: Vec<Expect>) -> Self {
         self.difference = Some(Difference { reason, ours });
         self
@@ -343,6 +369,32 @@ pub fn check(build: impl FnOnce() -> Scenario) {
         }
         OursStatus::NotReady(why) => {
             eprintln!("NOTE: {}: reference module only ({why})", scenario.name);
+        }
+    }
+}
+
+/// Plays `build()`'s scenario against our module alone, for behaviour the
+/// reference lacks or gets wrong, and asserts the expected outcomes. Without
+/// a built module this is reported like a missing tool.
+pub fn check_ours(build: impl FnOnce() -> Scenario) {
+    let Some(harness) = ours_harness() else {
+        return;
+    };
+    let scenario = build();
+    let seen = play(harness, &scenario, Module::Ours);
+    let expected: Vec<&Expect> = scenario.steps.iter().map(|step| &step.expect).collect();
+    assert_expected(&scenario, Module::Ours, &seen, &expected);
+}
+
+/// The harness, provided our module is built; otherwise `None` after the
+/// skip notice (a failure in CI).
+pub fn ours_harness() -> Option<&'static Harness> {
+    let harness = harness()?;
+    match ours_status() {
+        OursStatus::Ready(_) => Some(harness),
+        OursStatus::NotReady(why) => {
+            unavailable(&format!("our module is not built: {why}"));
+            None
         }
     }
 }
@@ -401,6 +453,9 @@ pub fn play(harness: &Harness, scenario: &Scenario, module: Module) -> Vec<Obser
     let file_path = PathBuf::from(expand(&scenario.file_path));
     let _cleanup = RemoveOnDrop(scenario.uses_home().then(|| file_path.clone()));
     install_state_file(scenario, &file_path, &user);
+    if let Some(prepare) = scenario.prepare {
+        prepare(&dir, &user);
+    }
     let parent = file_path.parent().unwrap_or(Path::new("/")).to_owned();
     let file_name = file_path
         .file_name()
@@ -411,7 +466,12 @@ pub fn play(harness: &Harness, scenario: &Scenario, module: Module) -> Vec<Obser
         .steps
         .iter()
         .map(|step| {
-            let stack = stack(harness, module, &args, step.authtok.is_some());
+            let stack = match &scenario.stack {
+                Some(template) => template
+                    .replace("{module}", &module.path().display().to_string())
+                    .replace("{args}", &driver::pam_args(&args)),
+                None => default_stack(harness, module, &args, step.authtok.is_some()),
+            };
             driver::write_service(&workspace.confdir(), SERVICE, &stack);
             let answers: Vec<Option<String>> = step
                 .answers
@@ -432,7 +492,7 @@ pub fn play(harness: &Harness, scenario: &Scenario, module: Module) -> Vec<Obser
                 rhost: step.rhost.as_deref(),
                 authtok: authtok.as_deref(),
                 answers: &answers,
-                setcred: false,
+                setcred: step.expect.setcred.is_some(),
                 timeout: DEFAULT_TIMEOUT,
             });
             Observation {
@@ -475,7 +535,7 @@ fn install_state_file(scenario: &Scenario, path: &Path, user: &Account) {
 
 /// The PAM stack of a scenario: our helper module around the module under
 /// test, so PAM_AUTHTOK can be set before and read after it.
-fn stack(harness: &Harness, module: Module, args: &[String], set_authtok: bool) -> String {
+fn default_stack(harness: &Harness, module: Module, args: &[String], set_authtok: bool) -> String {
     let helper = harness.driver.authtok_module();
     let mut stack = String::new();
     if set_authtok {
@@ -525,6 +585,7 @@ fn assert_expected(
             seen.outcome.authtok, want.authtok,
             "{at}: PAM_AUTHTOK after"
         );
+        assert_eq!(seen.outcome.setcred, want.setcred, "{at}: pam_setcred");
         assert_eq!(
             new_files(seen),
             Vec::<&String>::new(),
