@@ -37,3 +37,5 @@ fi
 # come from oathtool, the reference module and CLI from
 # libpam-google-authenticator.
 need gcc libc6-dev binutils libpam0g-dev libpam-modules libpam-google-authenticator libfaketime oathtool passwd pamtester
+# rust-totp CLI tests (tests/cli.rs): the reference tool and module, PAM and QR checks.
+need libpam-google-authenticator pamtester oathtool zbar-tools

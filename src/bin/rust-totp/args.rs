@@ -53,7 +53,6 @@ struct Cli {
         short = 'd',
         long = "disallow-reuse",
         group = "enrolment",
-        requires = "time_based",
         conflicts_with = "counter_based"
     )]
     disallow_reuse: bool,
@@ -63,7 +62,6 @@ struct Cli {
         short = 'D',
         long = "allow-reuse",
         group = "enrolment",
-        requires = "time_based",
         conflicts_with_all = ["disallow_reuse", "counter_based"]
     )]
     allow_reuse: bool,
@@ -271,8 +269,21 @@ where
     T: Into<OsString> + Clone,
 {
     let cli = Cli::try_parse_from(args)?;
+    check_reuse_mode(&cli)?;
     check_pve_step(&cli)?;
     Ok(cli.into_command())
+}
+
+/// Reuse of codes only means something for time-based tokens, so `-d` and
+/// `-D` need `-t` (or `--pve`, which implies it), as in the reference.
+fn check_reuse_mode(cli: &Cli) -> Result<(), clap::Error> {
+    if (cli.disallow_reuse || cli.allow_reuse) && !cli.time_based && !cli.pve {
+        return Err(Cli::command().error(
+            ErrorKind::MissingRequiredArgument,
+            "-d/--disallow-reuse and -D/--allow-reuse need time-based mode (-t)",
+        ));
+    }
+    Ok(())
 }
 
 /// The Proxmox VE dialog only enrols 30-second TOTP tokens, so `--pve` with
