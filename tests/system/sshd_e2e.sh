@@ -95,7 +95,18 @@ EOF
     chmod 0700 "$TMP/askpass"
 }
 
+# remove_stale_services: PAM services left by runs that were killed.
+remove_stale_services() {
+    local file pid
+    for file in /etc/pam.d/rt-sshd-e2e-*; do
+        [ -e "$file" ] || continue
+        pid="${file##*-}"
+        if ! kill -0 "$pid" 2>/dev/null; then rm -f "$file"; fi
+    done
+}
+
 setup() {
+    remove_stale_services
     TMP="$(mktemp -d /tmp/rt-sshd-e2e.XXXXXX)"
     chmod 0755 "$TMP"
     mkdir "$TMP/bin"
