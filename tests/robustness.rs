@@ -1,0 +1,761 @@
+//! The module must never lose a state file and never accept a one-time code
+//! twice: concurrent logins released at one instant, a login killed at every
+//! system call and at random moments, a full file system, and hostile input.
+//!
+//! These tests load our module through real Linux-PAM with
+//! `tests/driver/pam_race.c`, which runs one login in-process (`--procs 0`,
+//! for tracing and killing) or many logins released together by a barrier.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::codes;
+use common::driver::{auth_line, faketime_value, write_service};
+use common::module::{OursStatus, ours_status};
+use common::requirements::{LIBFAKETIME, find_program, harness, unavailable};
+use common::system::{Account, FileState, Workspace, listing, test_user, write_file};
+use pam_rust_totp::state_file::StateFile;
+
+#[path = "robustness/log_capture.rs"]
+mod log_capture;
+
+const SECRET: &str = "2SH3V3GDW7ZNMGYE";
+const PAM_SUCCESS: i32 = 0;
+const PAM_AUTH_ERR: i32 = 7;
+const CONCURRENT_LOGINS: usize = 16;
+const ROUNDS: usize = 50;
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The race driver, compiled once per test process.
+fn race_driver() -> &'static Path {
+    static DRIVER: OnceLock<PathBuf> = OnceLock::new();
+    DRIVER.get_or_init(|| {
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/driver/pam_race.c");
+        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pam_race");
+        let status = Command::new("cc")
+            .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&output)
+            .arg(source)
+            .arg("-lpam")
+            .status()
+            .unwrap_or_else(|e| panic!("running cc: {e}"));
+        assert!(status.success(), "compiling {source} failed");
+        output
+    })
+}
+
+/// Our module, or `None` after reporting why the tests cannot run.
+fn ours() -> Option<PathBuf> {
+    harness()?;
+    match ours_status() {
+        OursStatus::Ready(path) => Some(path.clone()),
+        OursStatus::NotReady(reason) => {
+            unavailable(reason);
+            None
+        }
+    }
+}
+
+/// One user's state file in a private directory, with a PAM service that
+/// reads it through `secret=`.
+struct Setup {
+    workspace: Workspace,
+    confdir: PathBuf,
+    service: String,
+    user: Account,
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl Setup {
+    fn new(service: &str, user: &str, module_args: &[&str]) -> Option<Self> {
+        let module = ours()?;
+        let workspace = Workspace::new();
+        let user = test_user(user);
+        let dir = workspace.dir("state", &user, 0o700);
+        let file = dir.join("secret");
+        let mut args = vec![format!("secret={}", file.display())];
+        args.extend(module_args.iter().map(|a| (*a).to_owned()));
+        let confdir = workspace.confdir();
+        write_service(&confdir, service, &auth_line("required", &module, &args));
+        Some(Self {
+            confdir,
+            service: service.to_owned(),
+            user,
+            dir,
+            file,
+            workspace,
+        })
+    }
+
+    fn write_state(&self, content: &str) {
+        write_file(
+            &self.file,
+            content.as_bytes(),
+            self.user.uid,
+            self.user.gid,
+            0o400,
+        );
+    }
+
+    fn state(&self) -> String {
+        fs::read_to_string(&self.file).unwrap_or_else(|e| panic!("reading state: {e}"))
+    }
+
+    fn race_command(&self, procs: usize, answer: &str, unix_time: Option<u64>) -> Command {
+        let mut command = Command::new(race_driver());
+        command
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("--confdir")
+            .arg(&self.confdir)
+            .args(["--service", &self.service, "--user", &self.user.name])
+            .args(["--procs", &procs.to_string(), "--answer", answer])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(time) = unix_time {
+            command
+                .env("TZ", "UTC")
+                .env("LD_PRELOAD", LIBFAKETIME)
+                .env("FAKETIME", faketime_value(time))
+                .env("NO_FAKE_STAT", "1");
+        }
+        command
+    }
+
+    /// Runs `procs` logins released together (or one in-process login for
+    /// 0) and returns how many got each PAM result.
+    fn race(&self, procs: usize, answer: &str, unix_time: Option<u64>) -> Vec<(i32, usize)> {
+        let output = run_bounded(self.race_command(procs, answer, unix_time));
+        parse_results(&output)
+    }
+
+    fn login(&self, answer: &str) -> i32 {
+        match self.race(0, answer, None).as_slice() {
+            [(code, 1)] => *code,
+            other => panic!("unexpected results {other:?}"),
+        }
+    }
+
+    /// Temporary files the module may have left next to the state file.
+    fn leftovers(&self) -> Vec<String> {
+        listing(&self.dir)
+            .into_iter()
+            .filter(|name| name.starts_with("secret~"))
+            .collect()
+    }
+}
+
+/// Runs a command with a time limit, so a hang fails the test.
+fn run_bounded(mut command: Command) -> String {
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
+    let started = Instant::now();
+    loop {
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        if started.elapsed() > LOGIN_TIMEOUT {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {LOGIN_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn parse_results(output: &str) -> Vec<(i32, usize)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.strip_prefix("RESULT ")?.split_whitespace();
+            Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn count(results: &[(i32, usize)], code: i32) -> usize {
+    results
+        .iter()
+        .filter(|(c, _)| *c == code)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn parse_state(text: &str) -> StateFile {
+    StateFile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("state file broken: {e}\n{text}"))
+}
+
+// --- concurrency ----------------------------------------------------------
+
+#[test]
+fn one_scratch_code_presented_by_sixteen_logins_admits_exactly_one() {
+    let Some(setup) = Setup::new("rt-race-scratch", "rt_alice", &[]) else {
+        return;
+    };
+    let initial =
+        format!("{SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n11111111\n22222222\n33333333\n");
+    for round in 0..ROUNDS {
+        setup.write_state(&initial);
+        let results = setup.race(CONCURRENT_LOGINS, "22222222", None);
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            1,
+            "round {round}: {results:?}"
+        );
+        assert_eq!(count(&results, PAM_AUTH_ERR), CONCURRENT_LOGINS - 1);
+        let state = parse_state(&setup.state());
+        assert_eq!(state.scratch_codes(), vec![11_111_111, 33_333_333]);
+        assert_eq!(state.secret_base32(), SECRET);
+        assert!(state.is_totp() && state.disallow_reuse());
+    }
+}
+
+#[test]
+fn one_totp_code_with_disallow_reuse_admits_exactly_one() {
+    let Some(setup) = Setup::new("rt-race-totp", "rt_alice", &[]) else {
+        return;
+    };
+    for round in 0..ROUNDS as u64 {
+        let now = 1_700_000_015 + round * 30;
+        setup.write_state(&format!(
+            "{SECRET}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n44444444\n"
+        ));
+        let code = codes::totp(SECRET, now, 30);
+        let results = setup.race(CONCURRENT_LOGINS, &code, Some(now));
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            1,
+            "round {round}: {results:?}"
+        );
+        let state = parse_state(&setup.state());
+        assert_eq!(
+            state.disallow_reuse_value(),
+            Some((now / 30).to_string().as_str())
+        );
+        assert_eq!(state.scratch_codes(), vec![44_444_444]);
+    }
+}
+
+#[test]
+fn rate_limit_admits_at_most_three_of_a_burst() {
+    let Some(setup) = Setup::new("rt-race-rate", "rt_alice", &[]) else {
+        return;
+    };
+    for round in 0..ROUNDS as u64 {
+        let now = 1_700_000_015 + round * 60;
+        setup.write_state(&format!(
+            "{SECRET}\n\" RATE_LIMIT 3 30\n\" TOTP_AUTH\n55555555\n"
+        ));
+        let code = codes::totp(SECRET, now, 30);
+        let results = setup.race(CONCURRENT_LOGINS, &code, Some(now));
+        // Every attempt counts against the limit and the lock serialises
+        // them, so exactly the first three are admitted.
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            3,
+            "round {round}: {results:?}"
+        );
+        let state = parse_state(&setup.state());
+        assert_eq!(
+            state.option_value("RATE_LIMIT"),
+            Some(format!("3 30 {now} {now} {now}").as_str())
+        );
+        assert_eq!(state.scratch_codes(), vec![55_555_555]);
+    }
+}
+
+#[test]
+fn hotp_counter_advances_once_per_accepted_code() {
+    let Some(setup) = Setup::new("rt-race-hotp", "rt_alice", &["no_increment_hotp"]) else {
+        return;
+    };
+    for round in 0..ROUNDS as u64 {
+        let counter = 1 + round * 7;
+        setup.write_state(&format!("{SECRET}\n\" HOTP_COUNTER {counter}\n66666666\n"));
+        let code = codes::hotp(SECRET, counter);
+        let results = setup.race(CONCURRENT_LOGINS, &code, None);
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            1,
+            "round {round}: {results:?}"
+        );
+        let state = parse_state(&setup.state());
+        assert_eq!(state.hotp_counter(), Some(counter + 1));
+        assert_eq!(state.scratch_codes(), vec![66_666_666]);
+    }
+}
+
+// --- crashes --------------------------------------------------------------
+
+/// The state before and after a login that consumes scratch code 22222222.
+fn crash_states() -> (String, String) {
+    let before = format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n33333333\n");
+    let after = format!("{SECRET}\n\" TOTP_AUTH\n11111111\n33333333\n");
+    (before, after)
+}
+
+/// After a killed login: the file is the old or the new one, whole; the
+/// next login works and removes any temporary copy of the secret.
+fn check_recovery(setup: &Setup, context: &str) {
+    let (before, after) = crash_states();
+    let state = setup.state();
+    assert!(
+        state == before || state == after,
+        "{context}: state file is neither old nor new:\n{state}"
+    );
+    assert_eq!(
+        setup.login("11111111"),
+        PAM_SUCCESS,
+        "{context}: next login"
+    );
+    assert!(
+        setup.leftovers().is_empty(),
+        "{context}: temporary files left after the next login: {:?}",
+        setup.leftovers()
+    );
+}
+
+fn require_strace() -> Option<PathBuf> {
+    let found = find_program("strace");
+    if found.is_none() {
+        unavailable("`strace` not found (Debian package strace)");
+    }
+    found
+}
+
+/// The system calls of one scratch-code login, in order, with the number of
+/// the call among calls of the same name.
+fn traced_calls(setup: &Setup, strace: &Path) -> Vec<(String, usize)> {
+    let trace = setup.workspace.path().join("trace");
+    let mut command = Command::new(strace);
+    command
+        .args(["-qq", "-o"])
+        .arg(&trace)
+        .arg(race_driver())
+        .args(setup.race_command(0, "22222222", None).get_args())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    run_bounded(command);
+    let text = fs::read_to_string(&trace).unwrap_or_else(|e| panic!("reading trace: {e}"));
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for line in text.lines() {
+        let Some(name) = line
+            .split('(')
+            .next()
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        else {
+            continue;
+        };
+        let nth = seen.iter().filter(|(n, _)| n == name).count() + 1;
+        seen.push((name.to_owned(), nth));
+    }
+    seen
+}
+
+#[test]
+fn a_login_killed_at_every_system_call_loses_nothing() {
+    let Some(setup) = Setup::new("rt-kill-each", "rt_bob", &[]) else {
+        return;
+    };
+    let Some(strace) = require_strace() else {
+        return;
+    };
+    let (before, _) = crash_states();
+    setup.write_state(&before);
+    let calls = traced_calls(&setup, &strace);
+    assert!(
+        calls.iter().any(|(name, _)| name.starts_with("rename")),
+        "the traced login did not rewrite the file: {calls:?}"
+    );
+    for (name, nth) in &calls {
+        setup.write_state(&before);
+        let mut command = Command::new(&strace);
+        command
+            .args(["-qq", "-o", "/dev/null", "-e"])
+            .arg(format!("trace={name}"))
+            .arg("-e")
+            .arg(format!("inject={name}:signal=KILL:when={nth}"))
+            .arg(race_driver())
+            .args(setup.race_command(0, "22222222", None).get_args())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let status = command
+            .status()
+            .unwrap_or_else(|e| panic!("running strace: {e}"));
+        let killed = !status.success();
+        check_recovery(
+            &setup,
+            &format!("killed at {name} #{nth} (killed: {killed})"),
+        );
+    }
+}
+
+#[test]
+fn five_hundred_logins_killed_at_random_moments_lose_nothing() {
+    let Some(setup) = Setup::new("rt-kill-random", "rt_alice", &[]) else {
+        return;
+    };
+    let (before, _) = crash_states();
+    setup.write_state(&before);
+    let started = Instant::now();
+    setup.login("22222222");
+    let typical = started.elapsed().max(Duration::from_millis(1));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut killed_mid_login = 0;
+    for trial in 0..500 {
+        setup.write_state(&before);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = typical.mul_f64((seed % 1000) as f64 / 1000.0 * 1.5);
+        let mut child = setup
+            .race_command(0, "22222222", None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the driver: {e}"));
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let status = child.wait().unwrap_or_else(|e| panic!("waiting: {e}"));
+        if !status.success() {
+            killed_mid_login += 1;
+        }
+        check_recovery(&setup, &format!("trial {trial}, killed after {delay:?}"));
+    }
+    assert!(
+        killed_mid_login > 100,
+        "only {killed_mid_login} of 500 logins were actually interrupted"
+    );
+}
+
+// --- full file system ------------------------------------------------------
+
+/// Runs one scratch-code login with the state file on a full 64 KiB tmpfs
+/// mounted in a private mount namespace; returns the PAM result and the
+/// state file's bytes afterwards.
+fn login_on_full_disk(extra_args: &[&str], service: &str) -> Option<(i32, String)> {
+    let module = ours()?;
+    if find_program("unshare").is_none() {
+        unavailable("`unshare` not found (Debian package util-linux)");
+        return None;
+    }
+    let workspace = Workspace::new();
+    let user = test_user("rt_alice");
+    let mount = workspace.dir("mnt", &user, 0o755);
+    let file = mount.join("secret");
+    let mut args = vec![format!("secret={}", file.display())];
+    args.extend(extra_args.iter().map(|a| (*a).to_owned()));
+    write_service(
+        &workspace.confdir(),
+        service,
+        &auth_line("required", &module, &args),
+    );
+    let (before, _) = crash_states();
+    let script = format!(
+        "set -e
+         mount -t tmpfs -o size=64k,mode=0755,uid={uid},gid={gid} tmpfs {mnt}
+         printf '%s' '{before}' > {file}
+         chown {uid}:{gid} {file}; chmod 0400 {file}
+         dd if=/dev/zero of={mnt}/filler bs=4k 2>/dev/null || true
+         {driver} --confdir {confdir} --service {service} --user {user} --procs 0 --answer 22222222
+         echo '--- state'
+         cat {file}",
+        uid = user.uid,
+        gid = user.gid,
+        mnt = mount.display(),
+        file = file.display(),
+        driver = race_driver().display(),
+        confdir = workspace.confdir().display(),
+        user = user.name,
+    );
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let output = run_bounded(command);
+    let (results, state) = output
+        .split_once("--- state\n")
+        .unwrap_or_else(|| panic!("unexpected output: {output}"));
+    match parse_results(results).as_slice() {
+        [(code, 1)] => Some((*code, state.to_owned())),
+        other => panic!("unexpected results {other:?}"),
+    }
+}
+
+#[test]
+fn a_full_disk_fails_closed_and_keeps_the_file() {
+    let Some((code, state)) = login_on_full_disk(&[], "rt-full") else {
+        return;
+    };
+    assert_eq!(code, PAM_AUTH_ERR);
+    assert_eq!(state, crash_states().0);
+}
+
+#[test]
+fn a_full_disk_with_allow_readonly_lets_the_login_pass_and_keeps_the_file() {
+    let Some((code, state)) = login_on_full_disk(&["allow_readonly"], "rt-full-ro") else {
+        return;
+    };
+    assert_eq!(code, PAM_SUCCESS);
+    assert_eq!(state, crash_states().0);
+}
+
+// --- hostile input --------------------------------------------------------
+
+/// A hostile case: how to lay out the state path, what to answer, and a
+/// word the log line must contain.
+struct Hostile {
+    name: &'static str,
+    arrange: fn(&Setup),
+    answer: String,
+    log_says: &'static str,
+}
+
+/// What is at a path, without reading through links or special files (a
+/// link may point at `/dev/zero`).
+#[derive(Debug, PartialEq, Eq)]
+struct PathState {
+    metadata: (u32, u32, u32, u64, i64),
+    content: Option<Vec<u8>>,
+    link: Option<PathBuf>,
+}
+
+impl PathState {
+    fn of(path: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::symlink_metadata(path).unwrap_or_else(|e| panic!("lstat: {e}"));
+        Self {
+            metadata: (
+                meta.mode(),
+                meta.uid(),
+                meta.gid(),
+                meta.ino(),
+                meta.mtime(),
+            ),
+            content: meta.is_file().then(|| fs::read(path).unwrap_or_default()),
+            link: fs::read_link(path).ok(),
+        }
+    }
+}
+
+const VALID: &str = "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n22222222\n";
+
+fn hostile_cases() -> Vec<Hostile> {
+    let valid = |setup: &Setup| setup.write_state(VALID);
+    vec![
+        Hostile {
+            name: "symlink to a file the user cannot read",
+            arrange: |s| {
+                let target = s.workspace.path().join("root-only");
+                write_file(&target, VALID.as_bytes(), 0, 0, 0o600);
+                symlink(&target, &s.file).unwrap_or_else(|e| panic!("{e}"));
+            },
+            answer: "22222222".into(),
+            log_says: "Permission denied",
+        },
+        Hostile {
+            name: "symlink to /dev/zero",
+            arrange: |s| symlink("/dev/zero", &s.file).unwrap_or_else(|e| panic!("{e}")),
+            answer: "22222222".into(),
+            log_says: "not a regular file",
+        },
+        Hostile {
+            name: "FIFO",
+            arrange: |s| {
+                nix::unistd::mkfifo(&s.file, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                common::system::set_owner(&s.file, s.user.uid, s.user.gid);
+            },
+            answer: "22222222".into(),
+            log_says: "not a regular file",
+        },
+        Hostile {
+            name: "directory",
+            arrange: |s| {
+                fs::create_dir(&s.file).unwrap_or_else(|e| panic!("{e}"));
+                common::system::set_owner(&s.file, s.user.uid, s.user.gid);
+            },
+            answer: "22222222".into(),
+            log_says: "not a regular file",
+        },
+        Hostile {
+            name: "file owned by another user",
+            arrange: |s| {
+                let bob = test_user("rt_bob");
+                write_file(&s.file, VALID.as_bytes(), bob.uid, bob.gid, 0o400);
+            },
+            answer: "22222222".into(),
+            // Read with the user's own identity, another user's file is
+            // out of reach before the owner check is even needed.
+            log_says: "Permission denied",
+        },
+        Hostile {
+            name: "group-writable file",
+            arrange: |s| write_file(&s.file, VALID.as_bytes(), s.user.uid, s.user.gid, 0o620),
+            answer: "22222222".into(),
+            log_says: "permissions",
+        },
+        Hostile {
+            name: "world-writable file",
+            arrange: |s| write_file(&s.file, VALID.as_bytes(), s.user.uid, s.user.gid, 0o602),
+            answer: "22222222".into(),
+            log_says: "permissions",
+        },
+        Hostile {
+            name: "10 MB file",
+            arrange: |s| {
+                let mut content = VALID.as_bytes().to_vec();
+                content.resize(10 << 20, b'1');
+                write_file(&s.file, &content, s.user.uid, s.user.gid, 0o400);
+            },
+            answer: "22222222".into(),
+            log_says: "size",
+        },
+        Hostile {
+            name: "NUL bytes",
+            arrange: |s| {
+                let content = b"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n22222222\n\0\0\n";
+                write_file(&s.file, content, s.user.uid, s.user.gid, 0o400);
+            },
+            answer: "22222222".into(),
+            log_says: "NUL",
+        },
+        Hostile {
+            name: "invalid base32",
+            arrange: |s| s.write_state("2SH3V3GDW7ZNMGY!\n\" TOTP_AUTH\n22222222\n"),
+            answer: "22222222".into(),
+            log_says: "base32",
+        },
+        Hostile {
+            name: "100 KB answer (the longest one argument can carry)",
+            arrange: valid,
+            answer: "2".repeat(100 << 10),
+            log_says: "invalid verification code",
+        },
+        Hostile {
+            name: "non-ASCII answer",
+            arrange: valid,
+            answer: "２２２２２２２２".into(),
+            log_says: "invalid verification code",
+        },
+        Hostile {
+            name: "the right digits with trailing junk",
+            arrange: valid,
+            answer: "22222222x".into(),
+            log_says: "invalid verification code",
+        },
+    ]
+}
+
+#[test]
+fn hostile_input_is_refused_with_a_clear_log_line_and_nothing_changes() {
+    let Some(logs) = log_capture::start() else {
+        return;
+    };
+    for (index, case) in hostile_cases().into_iter().enumerate() {
+        let service = format!("rt-hostile-{index}");
+        let Some(setup) = Setup::new(&service, "rt_alice", &[]) else {
+            return;
+        };
+        (case.arrange)(&setup);
+        let before = PathState::of(&setup.file);
+        let started = Instant::now();
+        let results = setup.race(0, &case.answer, None);
+        assert_eq!(results, vec![(PAM_AUTH_ERR, 1)], "{}", case.name);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{} took too long",
+            case.name
+        );
+        assert_eq!(
+            PathState::of(&setup.file),
+            before,
+            "{}: file changed",
+            case.name
+        );
+        let lines = logs.lines_for(&format!("{service}(pam_rust_totp)"));
+        let refusals: Vec<&String> = lines.iter().filter(|l| l.contains("Refused")).collect();
+        assert_eq!(refusals.len(), 1, "{}: log lines {lines:?}", case.name);
+        assert!(
+            refusals[0].contains("rt_alice") && refusals[0].contains(case.log_says),
+            "{}: log line {:?} should name the user and say {:?}",
+            case.name,
+            refusals[0],
+            case.log_says
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.contains("22222222") && !l.contains(SECRET)),
+            "{}: a log line shows a code or the secret: {lines:?}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn secret_path_into_another_home_is_refused() {
+    let Some(module) = ours() else {
+        return;
+    };
+    let Some(logs) = log_capture::start() else {
+        return;
+    };
+    let alice = test_user("rt_alice");
+    let bob = test_user("rt_bob");
+    let workspace = Workspace::new();
+    let homes = workspace.dir("homes", &common::system::root(), 0o755);
+    let alice_home = homes.join(&alice.name);
+    let bob_home = homes.join(&bob.name);
+    for (home, account) in [(&alice_home, &alice), (&bob_home, &bob)] {
+        fs::create_dir(home).unwrap_or_else(|e| panic!("{e}"));
+        common::system::set_owner(home, account.uid, account.gid);
+        common::system::set_mode(home, 0o755);
+    }
+    let bob_file = bob_home.join(".google_authenticator");
+    write_file(&bob_file, VALID.as_bytes(), bob.uid, bob.gid, 0o400);
+    let spec = format!(
+        "secret={}/${{USER}}/../{}/.google_authenticator",
+        homes.display(),
+        bob.name
+    );
+    let service = "rt-dotdot";
+    write_service(
+        &workspace.confdir(),
+        service,
+        &auth_line("required", &module, &[spec]),
+    );
+    let before = FileState::of(&bob_file);
+    let mut command = Command::new(race_driver());
+    command
+        .arg("--confdir")
+        .arg(workspace.confdir())
+        .args(["--service", service, "--user", &alice.name, "--procs", "0"])
+        .args(["--answer", "22222222"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    assert_eq!(
+        parse_results(&run_bounded(command)),
+        vec![(PAM_AUTH_ERR, 1)]
+    );
+    assert_eq!(FileState::of(&bob_file), before);
+    let lines = logs.lines_for("rt-dotdot(pam_rust_totp)");
+    assert!(
+        lines.iter().any(|l| l.contains("Refused rt_alice")),
+        "no refusal logged: {lines:?}"
+    );
+}
