@@ -298,6 +298,13 @@ impl Scenario {
         self
     }
 
+    /// The base32 secret codes are generated from, when the file's first
+    /// line is not it.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.secret = secret.to_owned();
+        self
+    }
+
     pub fn step_seconds(mut self, seconds: u64) -> Self {
         self.step_seconds = seconds;
         self

@@ -134,7 +134,8 @@ pub fn set_mode(path: &Path, mode: u32) {
 /// replaced or removed it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct FileState {
-    /// The file's bytes (through a symlink: the target's), `None` if absent.
+    /// The bytes of the file or of the regular file a symlink leads to;
+    /// `None` if absent or not a regular file.
     pub content: Option<Vec<u8>>,
     /// Permission bits, file type, owner and inode of the path itself.
     pub mode: u32,
@@ -154,9 +155,10 @@ impl FileState {
                 inode: 0,
             };
         };
-        let readable = meta.is_file() || meta.file_type().is_symlink();
+        // Only regular files are read: a FIFO would block, /dev/zero never end.
+        let regular = fs::metadata(path).is_ok_and(|target| target.is_file());
         Self {
-            content: readable.then(|| fs::read(path).ok()).flatten(),
+            content: regular.then(|| fs::read(path).ok()).flatten(),
             mode: meta.mode(),
             uid: meta.uid(),
             gid: meta.gid(),
