@@ -431,87 +431,122 @@ fn new_files(seen: &Observation) -> Vec<&String> {
 
 /// Runs every step of `scenario` with `module` from a fresh initial state.
 pub fn play(harness: &Harness, scenario: &Scenario, module: Module) -> Vec<Observation> {
-    let user = if scenario.user_exists {
-        test_user(scenario.user)
-    } else {
-        assert!(
-            nix::unistd::User::from_name(scenario.user)
-                .ok()
-                .flatten()
-                .is_none(),
-            "{}: account {} must not exist",
-            scenario.name,
-            scenario.user
-        );
-        Account {
-            name: scenario.user.to_owned(),
-            uid: u32::MAX,
-            gid: u32::MAX,
-            home: PathBuf::from("/nonexistent"),
-        }
-    };
+    let user = pam_account(scenario);
     let _home = scenario
         .uses_home()
         .then(|| HomeLock::acquire(scenario.user));
-    let workspace = Workspace::new();
-    let dir_owner = scenario.dir_owner.map_or_else(|| user.clone(), account);
-    let dir = workspace.dir(module.name(), &dir_owner, scenario.dir_mode);
-    let expand = |template: &str| expand(template, &dir, &user);
-    let file_path = PathBuf::from(expand(&scenario.file_path));
-    let _cleanup = RemoveOnDrop(scenario.uses_home().then(|| file_path.clone()));
-    install_state_file(scenario, &file_path, &user);
-    if let Some(prepare) = scenario.prepare {
-        prepare(&dir, &user);
-    }
-    let parent = file_path.parent().unwrap_or(Path::new("/")).to_owned();
-    let file_name = file_path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let args: Vec<String> = scenario.args.iter().map(|arg| expand(arg)).collect();
+    let stage = Stage::set_up(scenario, module, &user);
     scenario
         .steps
         .iter()
-        .map(|step| {
-            let stack = match &scenario.stack {
-                Some(template) => template
-                    .replace("{module}", &module.path().display().to_string())
-                    .replace("{args}", &driver::pam_args(&args)),
-                None => default_stack(harness, module, &args, step.authtok.is_some()),
-            };
-            driver::write_service(&workspace.confdir(), SERVICE, &stack);
-            let answers: Vec<Option<String>> = step
-                .answers
-                .iter()
-                .map(|answer| resolve(scenario, step, answer))
-                .collect();
-            let authtok = step
-                .authtok
-                .as_ref()
-                .and_then(|a| resolve(scenario, step, a));
-            let before = FileState::of(&file_path);
-            let listing_before = system::listing(&parent);
-            let outcome = harness.driver.run(&Invocation {
-                confdir: &workspace.confdir(),
-                service: SERVICE,
-                user: scenario.user,
-                unix_time: step.at,
-                rhost: step.rhost.as_deref(),
-                authtok: authtok.as_deref(),
-                answers: &answers,
-                setcred: step.expect.setcred.is_some(),
-                timeout: DEFAULT_TIMEOUT,
-            });
-            Observation {
-                outcome,
-                before,
-                after: FileState::of(&file_path),
-                file_name: file_name.clone(),
-                listing_before,
-                listing_after: system::listing(&parent),
-            }
-        })
+        .map(|step| stage.run(harness, scenario, module, step))
         .collect()
+}
+
+/// The PAM user's account, or a stand-in for a user who has none.
+fn pam_account(scenario: &Scenario) -> Account {
+    if scenario.user_exists {
+        return test_user(scenario.user);
+    }
+    let exists = nix::unistd::User::from_name(scenario.user)
+        .ok()
+        .flatten()
+        .is_some();
+    assert!(
+        !exists,
+        "{}: account {} must not exist",
+        scenario.name, scenario.user
+    );
+    Account {
+        name: scenario.user.to_owned(),
+        uid: u32::MAX,
+        gid: u32::MAX,
+        home: PathBuf::from("/nonexistent"),
+    }
+}
+
+/// One module's private copy of a scenario's initial state.
+struct Stage {
+    workspace: Workspace,
+    file_path: PathBuf,
+    args: Vec<String>,
+    _cleanup: RemoveOnDrop,
+}
+
+impl Stage {
+    fn set_up(scenario: &Scenario, module: Module, user: &Account) -> Self {
+        let workspace = Workspace::new();
+        let dir_owner = scenario.dir_owner.map_or_else(|| user.clone(), account);
+        let dir = workspace.dir(module.name(), &dir_owner, scenario.dir_mode);
+        let file_path = PathBuf::from(expand(&scenario.file_path, &dir, user));
+        let cleanup = RemoveOnDrop(scenario.uses_home().then(|| file_path.clone()));
+        install_state_file(scenario, &file_path, user);
+        if let Some(prepare) = scenario.prepare {
+            prepare(&dir, user);
+        }
+        Self {
+            args: scenario
+                .args
+                .iter()
+                .map(|arg| expand(arg, &dir, user))
+                .collect(),
+            workspace,
+            file_path,
+            _cleanup: cleanup,
+        }
+    }
+
+    fn run(
+        &self,
+        harness: &Harness,
+        scenario: &Scenario,
+        module: Module,
+        step: &Step,
+    ) -> Observation {
+        let stack = match &scenario.stack {
+            Some(template) => template
+                .replace("{module}", &module.path().display().to_string())
+                .replace("{args}", &driver::pam_args(&self.args)),
+            None => default_stack(harness, module, &self.args, step.authtok.is_some()),
+        };
+        let confdir = self.workspace.confdir();
+        driver::write_service(&confdir, SERVICE, &stack);
+        let answers: Vec<Option<String>> = step
+            .answers
+            .iter()
+            .map(|answer| resolve(scenario, step, answer))
+            .collect();
+        let authtok = step
+            .authtok
+            .as_ref()
+            .and_then(|authtok| resolve(scenario, step, authtok));
+        let parent = self.file_path.parent().unwrap_or(Path::new("/"));
+        let before = FileState::of(&self.file_path);
+        let listing_before = system::listing(parent);
+        let outcome = harness.driver.run(&Invocation {
+            confdir: &confdir,
+            service: SERVICE,
+            user: scenario.user,
+            unix_time: step.at,
+            rhost: step.rhost.as_deref(),
+            authtok: authtok.as_deref(),
+            answers: &answers,
+            setcred: step.expect.setcred.is_some(),
+            timeout: DEFAULT_TIMEOUT,
+        });
+        Observation {
+            outcome,
+            before,
+            after: FileState::of(&self.file_path),
+            file_name: self
+                .file_path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            listing_before,
+            listing_after: system::listing(parent),
+        }
+    }
 }
 
 fn account(name: &'static str) -> Account {
