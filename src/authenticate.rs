@@ -89,6 +89,12 @@ impl Login<'_> {
     fn run(&mut self) -> PamReturn {
         let account = match self.file_owner() {
             Ok(account) => account,
+            // Like the reference, a bad `user=` is a configuration error
+            // found before anything is asked.
+            Err(reason) if self.options.fixed_user.is_some() => {
+                self.log_refusal(&reason);
+                return PamReturn::AuthErr;
+            }
             Err(reason) => return self.refuse_after_prompt(&reason),
         };
         let path = match self.secret_path(&account) {
