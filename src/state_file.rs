@@ -798,6 +798,84 @@ mod tests {
         assert!(!is_grace_host(""));
     }
 
+    /// Lines of the kinds a real file holds, valid and otherwise.
+    fn line_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("\" TOTP_AUTH".to_owned()),
+            (1u32..=60).prop_map(|n| format!("\" STEP_SIZE {n}")),
+            (1u32..=100).prop_map(|n| format!("\" WINDOW_SIZE {n}")),
+            (
+                1u32..=100,
+                1u32..=3600,
+                proptest::collection::vec(any::<u32>(), 0..4)
+            )
+                .prop_map(|(a, i, ts)| {
+                    let ts: Vec<String> = ts.iter().map(u32::to_string).collect();
+                    format!("\" RATE_LIMIT {a} {i} {}", ts.join(" "))
+                }),
+            proptest::collection::vec(0u32..100_000_000, 0..4).prop_map(|v| format!(
+                "\" DISALLOW_REUSE {}",
+                v.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+            )),
+            (-5000i64..5000).prop_map(|n| format!("\" TIME_SKEW {n}")),
+            (0u64..1_000_000).prop_map(|n| format!("\" HOTP_COUNTER {n}")),
+            (0u8..10, "[0-9a-z.:-]{1,20}", any::<u32>())
+                .prop_map(|(slot, host, when)| format!("\" LAST{slot} {host} {when}")),
+            (10_000_000u32..100_000_000).prop_map(|c| c.to_string()),
+            // Free text, never starting like an option line.
+            "([ !#-~][ -~]{0,29})?",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_then_serialize_is_the_identity(
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..40),
+            lines in proptest::collection::vec(line_strategy(), 0..12),
+            breaks in proptest::collection::vec(proptest::sample::select(vec!["\n", "\r\n", "\n\n"]), 12),
+            final_newline in proptest::prelude::any::<bool>(),
+        ) {
+            let mut text = encode_secret(&key);
+            for (line, end) in lines.iter().zip(&breaks) {
+                text.push_str(end);
+                text.push_str(line);
+            }
+            if final_newline {
+                text.push('\n');
+            }
+            let file = StateFile::parse(text.as_bytes());
+            proptest::prop_assert!(file.is_ok(), "{:?}: {:?}", text, file);
+            if let Ok(file) = file {
+                proptest::prop_assert_eq!(&*file.to_bytes(), text.as_bytes());
+                proptest::prop_assert_eq!(file.secret_key(), &key[..]);
+                let again = StateFile::parse(&file.to_bytes()).expect("serialized file parses");
+                proptest::prop_assert_eq!(again, file);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            if let Ok(file) = StateFile::parse(&bytes) {
+                proptest::prop_assert_eq!(&*file.to_bytes(), &bytes[..]);
+            }
+        }
+
+        #[test]
+        fn set_option_keeps_the_file_valid(
+            lines in proptest::collection::vec(line_strategy(), 0..8),
+            value in 0u32..1_000_000,
+        ) {
+            let text = format!("2SH3V3GDW7ZNMGYE\n{}\n", lines.join("\n"));
+            if let Ok(mut file) = StateFile::parse(text.as_bytes()) {
+                file.set_option("HOTP_COUNTER", &value.to_string());
+                let again = StateFile::parse(&file.to_bytes()).expect("edited file parses");
+                proptest::prop_assert_eq!(again.hotp_counter(), Some(u64::from(value)));
+                proptest::prop_assert_eq!(again.secret_base32(), "2SH3V3GDW7ZNMGYE");
+            }
+        }
+    }
+
     #[test]
     fn skew_samples() {
         let file = parse("2SH3V3GDW7ZNMGYE\n\" RESETTING_TIME_SKEW 100+3 101-2 102+0\n");
