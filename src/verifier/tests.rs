@@ -492,3 +492,35 @@ proptest! {
         prop_assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
     }
 }
+
+#[test]
+fn no_grace_period_means_no_grace_even_for_a_record_from_the_future() {
+    let mut state = file(&format!(
+        "\" TOTP_AUTH\n\" LAST0 192.0.2.7 {}\n",
+        STEP_10000 + 999
+    ));
+    let outcome = login(&mut state, &Settings::default(), STEP_10000, "");
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+}
+
+#[test]
+fn with_every_slot_taken_by_a_newer_record_slot_zero_is_reused() {
+    let mut options = String::from("\" TOTP_AUTH\n");
+    for slot in 0..10 {
+        options.push_str(&format!(
+            "\" LAST{slot} 10.0.0.{slot} {}\n",
+            STEP_10000 + 50
+        ));
+    }
+    let settings = Settings {
+        grace_period: 60,
+        ..Settings::default()
+    };
+    let mut state = file(&options);
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Ok(Granted::TotpCode)
+    );
+    assert_eq!(state.option_value("LAST0"), Some("192.0.2.7 300000"));
+    assert!(!text(&state).contains("LAST/"));
+}
