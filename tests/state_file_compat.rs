@@ -81,16 +81,24 @@ fn reference_files_round_trip_byte_for_byte() {
         let Some(text) = reference_enrolment(&args) else {
             return;
         };
-        let file = StateFile::parse(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{flags:?}: {e}\n{text}"));
+        let file =
+            StateFile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{flags:?}: {e}\n{text}"));
         assert_eq!(&*file.to_bytes(), text.as_bytes(), "{flags:?}");
         assert_eq!(file.secret_key().len(), 16, "{flags:?}: a 128-bit secret");
         assert_eq!(file.is_totp(), expected.totp, "{flags:?}");
-        assert_eq!(file.hotp_counter(), (!expected.totp).then_some(1), "{flags:?}");
+        assert_eq!(
+            file.hotp_counter(),
+            (!expected.totp).then_some(1),
+            "{flags:?}"
+        );
         assert_eq!(file.disallow_reuse(), expected.disallow_reuse, "{flags:?}");
         assert_eq!(file.window_size(), expected.window, "{flags:?}");
         assert_eq!(file.step_size(), expected.step, "{flags:?}");
         assert_eq!(file.rate_limit(), expected.rate_limit, "{flags:?}");
-        assert_eq!(file.scratch_codes().len(), expected.scratch_codes, "{flags:?}");
+        assert_eq!(
+            file.scratch_codes().len(),
+            expected.scratch_codes,
+            "{flags:?}"
+        );
     }
 }
