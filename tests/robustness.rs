@@ -202,27 +202,58 @@ fn parse_state(text: &str) -> StateFile {
 
 // --- concurrency ----------------------------------------------------------
 
+/// One round of a concurrency test: the state to start from, the answer all
+/// logins present, the frozen time (if any), and how many must get in.
+struct Round {
+    state: String,
+    answer: String,
+    time: Option<u64>,
+    admitted: usize,
+}
+
+/// Runs [`ROUNDS`] rounds of [`CONCURRENT_LOGINS`] simultaneous logins and
+/// checks the admitted count and, with `check`, the file after each round.
+fn race_rounds(setup: &Setup, round: impl Fn(u64) -> Round, check: impl Fn(u64, &StateFile)) {
+    for n in 0..ROUNDS as u64 {
+        let spec = round(n);
+        setup.write_state(&spec.state);
+        let results = setup.race(CONCURRENT_LOGINS, &spec.answer, spec.time);
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            spec.admitted,
+            "round {n}: {results:?}"
+        );
+        assert_eq!(
+            count(&results, PAM_AUTH_ERR),
+            CONCURRENT_LOGINS - spec.admitted,
+            "round {n}: {results:?}"
+        );
+        let state = parse_state(&setup.state());
+        assert_eq!(state.secret_base32(), SECRET, "round {n}");
+        check(n, &state);
+    }
+}
+
 #[test]
 fn one_scratch_code_presented_by_sixteen_logins_admits_exactly_one() {
     let Some(setup) = Setup::new("rt-race-scratch", "rt_alice", &[]) else {
         return;
     };
-    let initial =
-        format!("{SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n11111111\n22222222\n33333333\n");
-    for round in 0..ROUNDS {
-        setup.write_state(&initial);
-        let results = setup.race(CONCURRENT_LOGINS, "22222222", None);
-        assert_eq!(
-            count(&results, PAM_SUCCESS),
-            1,
-            "round {round}: {results:?}"
-        );
-        assert_eq!(count(&results, PAM_AUTH_ERR), CONCURRENT_LOGINS - 1);
-        let state = parse_state(&setup.state());
+    let round = |_| Round {
+        state: format!("{SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n11111111\n22222222\n33333333\n"),
+        answer: "22222222".into(),
+        time: None,
+        admitted: 1,
+    };
+    race_rounds(&setup, round, |_, state| {
         assert_eq!(state.scratch_codes(), vec![11_111_111, 33_333_333]);
-        assert_eq!(state.secret_base32(), SECRET);
         assert!(state.is_totp() && state.disallow_reuse());
-    }
+    });
+}
+
+/// A frozen time in the middle of a 30-second step, a new step each round.
+fn round_time(round: u64, steps_apart: u64) -> u64 {
+    1_700_000_015 + round * 30 * steps_apart
 }
 
 #[test]
@@ -230,25 +261,17 @@ fn one_totp_code_with_disallow_reuse_admits_exactly_one() {
     let Some(setup) = Setup::new("rt-race-totp", "rt_alice", &[]) else {
         return;
     };
-    for round in 0..ROUNDS as u64 {
-        let now = 1_700_000_015 + round * 30;
-        setup.write_state(&format!(
-            "{SECRET}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n44444444\n"
-        ));
-        let code = codes::totp(SECRET, now, 30);
-        let results = setup.race(CONCURRENT_LOGINS, &code, Some(now));
-        assert_eq!(
-            count(&results, PAM_SUCCESS),
-            1,
-            "round {round}: {results:?}"
-        );
-        let state = parse_state(&setup.state());
-        assert_eq!(
-            state.disallow_reuse_value(),
-            Some((now / 30).to_string().as_str())
-        );
+    let round = |n| Round {
+        state: format!("{SECRET}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n44444444\n"),
+        answer: codes::totp(SECRET, round_time(n, 1), 30),
+        time: Some(round_time(n, 1)),
+        admitted: 1,
+    };
+    race_rounds(&setup, round, |n, state| {
+        let step = (round_time(n, 1) / 30).to_string();
+        assert_eq!(state.disallow_reuse_value(), Some(step.as_str()));
         assert_eq!(state.scratch_codes(), vec![44_444_444]);
-    }
+    });
 }
 
 #[test]
@@ -256,27 +279,20 @@ fn rate_limit_admits_at_most_three_of_a_burst() {
     let Some(setup) = Setup::new("rt-race-rate", "rt_alice", &[]) else {
         return;
     };
-    for round in 0..ROUNDS as u64 {
-        let now = 1_700_000_015 + round * 60;
-        setup.write_state(&format!(
-            "{SECRET}\n\" RATE_LIMIT 3 30\n\" TOTP_AUTH\n55555555\n"
-        ));
-        let code = codes::totp(SECRET, now, 30);
-        let results = setup.race(CONCURRENT_LOGINS, &code, Some(now));
-        // Every attempt counts against the limit and the lock serialises
-        // them, so exactly the first three are admitted.
-        assert_eq!(
-            count(&results, PAM_SUCCESS),
-            3,
-            "round {round}: {results:?}"
-        );
-        let state = parse_state(&setup.state());
-        assert_eq!(
-            state.option_value("RATE_LIMIT"),
-            Some(format!("3 30 {now} {now} {now}").as_str())
-        );
+    // Every attempt counts against the limit and the lock serialises them,
+    // so exactly the first three are admitted.
+    let round = |n| Round {
+        state: format!("{SECRET}\n\" RATE_LIMIT 3 30\n\" TOTP_AUTH\n55555555\n"),
+        answer: codes::totp(SECRET, round_time(n, 2), 30),
+        time: Some(round_time(n, 2)),
+        admitted: 3,
+    };
+    race_rounds(&setup, round, |n, state| {
+        let now = round_time(n, 2);
+        let recorded = format!("3 30 {now} {now} {now}");
+        assert_eq!(state.option_value("RATE_LIMIT"), Some(recorded.as_str()));
         assert_eq!(state.scratch_codes(), vec![55_555_555]);
-    }
+    });
 }
 
 #[test]
@@ -284,20 +300,17 @@ fn hotp_counter_advances_once_per_accepted_code() {
     let Some(setup) = Setup::new("rt-race-hotp", "rt_alice", &["no_increment_hotp"]) else {
         return;
     };
-    for round in 0..ROUNDS as u64 {
-        let counter = 1 + round * 7;
-        setup.write_state(&format!("{SECRET}\n\" HOTP_COUNTER {counter}\n66666666\n"));
-        let code = codes::hotp(SECRET, counter);
-        let results = setup.race(CONCURRENT_LOGINS, &code, None);
-        assert_eq!(
-            count(&results, PAM_SUCCESS),
-            1,
-            "round {round}: {results:?}"
-        );
-        let state = parse_state(&setup.state());
-        assert_eq!(state.hotp_counter(), Some(counter + 1));
+    let counter = |n: u64| 1 + n * 7;
+    let round = |n| Round {
+        state: format!("{SECRET}\n\" HOTP_COUNTER {}\n66666666\n", counter(n)),
+        answer: codes::hotp(SECRET, counter(n)),
+        time: None,
+        admitted: 1,
+    };
+    race_rounds(&setup, round, |n, state| {
+        assert_eq!(state.hotp_counter(), Some(counter(n) + 1));
         assert_eq!(state.scratch_codes(), vec![66_666_666]);
-    }
+    });
 }
 
 // --- crashes --------------------------------------------------------------
