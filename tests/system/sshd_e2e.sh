@@ -359,4 +359,8 @@ main() {
     fi
 }
 
-main "$@"
+# Run the tests when executed; only define the functions when sourced (as by
+# tests/system/demo.sh).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
