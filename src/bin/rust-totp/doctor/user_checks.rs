@@ -186,8 +186,32 @@ impl UserChecks<'_> {
         }
     }
 
+    /// Every login passes keyboard-interactive, where pam_unix asks for the
+    /// Unix password: an account with a locked password cannot log in.
+    fn unix_password_required(&self) -> bool {
+        self.every_login_asks_code
+            && self.pam.is_some_and(|pam| {
+                pam.stack
+                    .lines
+                    .iter()
+                    .any(|line| line.module_name() == "pam_unix.so")
+            })
+    }
+
     fn user_check(&self, account: &Account) -> Check {
         let name = account.name.as_str();
+        if self.accounts.password(name) == Password::Locked && self.unix_password_required() {
+            return Check::fail(
+                Section::Users,
+                name,
+                "the password is locked, but every login passes keyboard-interactive, where \
+                 pam_unix asks for it: locked out",
+                format!(
+                    "for key + code comment out `@include common-auth` in /etc/pam.d/sshd, \
+                     or give {name} a password"
+                ),
+            );
+        }
         let (path, state) = match self.secret_file(account) {
             Ok(found) => found,
             Err(why) => {
