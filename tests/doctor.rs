@@ -945,3 +945,26 @@ fn locked_password_with_a_unix_password_prompt_is_locked_out() {
     lock_alice(&any);
     assert_eq!(any.doctor(&[]).status("users", "alice"), "ok");
 }
+
+#[test]
+fn without_ssh_accounts_the_reasons_are_listed() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    for user in ["alice", "bob"] {
+        let shadow = tree.read("/etc/shadow");
+        let line = shadow
+            .lines()
+            .find(|line| line.starts_with(&format!("{user}:")))
+            .unwrap();
+        tree.edit("/etc/shadow", line, &format!("{user}:!:19700::::::"));
+        tree.remove(&format!("/home/{user}/.ssh"));
+    }
+    let run = tree.doctor(&[]);
+    run.assert_clean();
+    assert_eq!(
+        run.detail("users", "accounts"),
+        "no local account can log in over ssh: \
+         root (PermitRootLogin forbids root the keyboard-interactive method that every login \
+         needs), sync (password locked, no authorized keys), alice (password locked, no \
+         authorized keys), bob (password locked, no authorized keys)"
+    );
+}

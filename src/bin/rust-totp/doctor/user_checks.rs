@@ -62,22 +62,24 @@ impl UserChecks<'_> {
         if !requested.is_empty() {
             return requested.iter().map(|name| self.requested(name)).collect();
         }
-        let checks: Vec<Check> = self
-            .accounts
-            .users
-            .iter()
-            .filter_map(|account| match self.reach(account) {
-                Reach::Yes => Some(self.user_check(account)),
-                Reach::ShutOut(why) => Some(shut_out(account, &why)),
-                Reach::No(_) => None,
-            })
-            .collect();
+        let mut checks = Vec::new();
+        let mut shells_without_ssh = Vec::new();
+        for account in &self.accounts.users {
+            match self.reach(account) {
+                Reach::Yes => checks.push(self.user_check(account)),
+                Reach::ShutOut(why) => checks.push(shut_out(account, &why)),
+                Reach::No(why) if account.no_login_shell().is_none() => {
+                    shells_without_ssh.push(format!("{} ({why})", account.name));
+                }
+                Reach::No(_) => {}
+            }
+        }
         if checks.is_empty() {
-            return vec![Check::ok(
-                Section::Users,
-                "accounts",
-                "no local account can log in over ssh",
-            )];
+            let mut detail = "no local account can log in over ssh".to_owned();
+            if !shells_without_ssh.is_empty() {
+                detail = format!("{detail}: {}", shells_without_ssh.join(", "));
+            }
+            checks.push(Check::ok(Section::Users, "accounts", detail));
         }
         checks
     }
