@@ -1,0 +1,325 @@
+#!/bin/bash
+# Runs every benchmark of pam_rust_totp against Debian's pam_google_authenticator
+# and prints the results as Markdown (see BENCHMARKS.md):
+#
+#   1. the verifier core and the state-file model (criterion, `cargo bench`);
+#   2. per-login latency of both modules through real Linux-PAM in one process,
+#      interleaved so that machine drift hits both alike;
+#   3. logins per second with 1, 2 and 8 concurrent processes;
+#   4. peak RSS added by loading each module.
+#
+# Needs root (it adds temporary system users rtbo0..7 and rtbr0..7 with homes
+# in a temporary directory and removes them at exit), gcc, libpam0g-dev,
+# oathtool, util-linux and libpam-google-authenticator; missing Debian
+# packages are installed. It runs in a private mount namespace in which
+# /dev/log is a stand-in syslog daemon that discards messages, so that both
+# modules log every login the same way and the system's auth log is spared. BENCH_SCALE=N (percent, default 100) scales the iteration counts
+# and durations; SKIP_CRITERION=1 skips step 1.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+readonly REFERENCE=/usr/lib/x86_64-linux-gnu/security/pam_google_authenticator.so
+readonly OURS=$PWD/target/release/libpam_rust_totp.so
+readonly DRIVER_SOURCE=tests/bench_driver/pam_bench.c
+readonly DRIVER=$PWD/target/bench-driver/pam_bench
+readonly SECRET=2SH3V3GDW7ZNMGYE
+readonly SCRATCH_CODES=(48151623 42424242 73577357 86420864 97531975)
+readonly SCALE=${BENCH_SCALE:-100}
+readonly USERS=8
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "benches/run-all.sh must run as root (it adds temporary users)" >&2
+    exit 1
+fi
+if [ -z "${BENCH_PRIVATE_MOUNTS:-}" ]; then
+    BENCH_PRIVATE_MOUNTS=1 exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
+
+# scaled N: N scaled by BENCH_SCALE, at least 1.
+scaled() {
+    local n=$(($1 * SCALE / 100))
+    echo $((n > 0 ? n : 1))
+}
+
+install_missing_packages() {
+    local pkg missing=()
+    for pkg in gcc libc6-dev libpam0g-dev libpam-google-authenticator oathtool passwd util-linux; do
+        dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed ||
+            missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+    echo "building the module (cargo build --release --lib) and the driver..." >&2
+    cargo build --release --lib --locked --quiet
+    mkdir -p "$(dirname "$DRIVER")"
+    gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$DRIVER" "$DRIVER_SOURCE" -lpam -ldl
+}
+
+# --- temporary users, homes, PAM services, code tables ---------------------
+
+WORK=
+BENCH_USERS=()
+SINK_PID=
+SINK_AT_DEV_LOG=
+
+cleanup() {
+    local user
+    [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+    [ -n "$SINK_AT_DEV_LOG" ] && rm -f /dev/log
+    for user in "${BENCH_USERS[@]}"; do
+        userdel "$user" 2>/dev/null || true
+    done
+    [ -n "$WORK" ] && rm -rf "$WORK"
+}
+
+add_user() {
+    local user=$1
+    userdel "$user" 2>/dev/null || true # left over from a killed run
+    useradd --system --user-group --no-create-home --home-dir "$WORK/home/$user" \
+        --shell /usr/sbin/nologin "$user"
+    BENCH_USERS+=("$user")
+    install -d -m 0700 -o "$user" -g "$user" "$WORK/home/$user"
+}
+
+set_up() {
+    WORK=$(mktemp -d /var/tmp/pam-rust-totp-bench.XXXXXX)
+    chmod 0755 "$WORK"
+    mkdir -p "$WORK/home" "$WORK/pam.d"
+    local i
+    for ((i = 0; i < USERS; i++)); do
+        add_user "rtbo$i" # ours
+        add_user "rtbr$i" # reference
+    done
+    # Without "other", Linux-PAM logs a complaint at every pam_start.
+    printf 'auth required pam_deny.so\n' >"$WORK/pam.d/other"
+    printf 'auth required %s\n' "$OURS" >"$WORK/pam.d/bench-ours"
+    printf 'auth required %s\n' "$REFERENCE" >"$WORK/pam.d/bench-ref"
+    printf 'auth required %s noskewadj\n' "$OURS" >"$WORK/pam.d/bench-ours-noskew"
+    printf 'auth required %s noskewadj\n' "$REFERENCE" >"$WORK/pam.d/bench-ref-noskew"
+
+    local scratch
+    scratch=$(printf '%s\n' "${SCRATCH_CODES[@]}")
+    # What google-authenticator writes, without and with its recommended
+    # protections, and a counter-based file.
+    printf '%s\n" WINDOW_SIZE 3\n" TOTP_AUTH\n%s\n' "$SECRET" "$scratch" >"$WORK/plain.ga"
+    printf '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n" DISALLOW_REUSE\n" TOTP_AUTH\n%s\n' \
+        "$SECRET" "$scratch" >"$WORK/protected.ga"
+    printf '%s\n" HOTP_COUNTER 1\n%s\n' "$SECRET" "$scratch" >"$WORK/hotp.ga"
+
+    # TOTP codes from two steps ago to 80 steps (40 minutes) ahead.
+    local step=$(($(date +%s) / 30))
+    oathtool --totp -b "$SECRET" -N "@$(((step - 2) * 30))" -w 82 |
+        awk -v first=$((step - 2)) '{ print first + NR - 1, $1 }' >"$WORK/totp.codes"
+    oathtool --hotp -b "$SECRET" -c 1 -w 30000 | awk '{ print NR, $1 }' >"$WORK/hotp.codes"
+    # A wrong code: no TOTP code within the skew search (1500 steps either
+    # way, plus the run's duration) and no HOTP code the runs reach.
+    oathtool --totp -b "$SECRET" -N "@$(((step - 1600) * 30))" -w 3300 >"$WORK/used.codes"
+    cut -d' ' -f2 "$WORK/hotp.codes" >>"$WORK/used.codes"
+    WRONG_CODE=$(awk '{ used[$1] = 1 } END { for (c = 0; c < 1000000; c++) {
+        code = sprintf("%06d", c); if (!(code in used)) { print code; exit } } }' "$WORK/used.codes")
+}
+
+# Replaces /dev/log, in this mount namespace only, by a socket that the
+# driver reads and discards.
+start_syslog_sink() {
+    local socket=$WORK/syslog.sock
+    if [ ! -e /dev/log ]; then
+        socket=/dev/log SINK_AT_DEV_LOG=1
+    fi
+    "$DRIVER" sink "$socket" &
+    SINK_PID=$!
+    local tries
+    for ((tries = 0; tries < 100; tries++)); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    [ -S "$socket" ] || { echo "the syslog stand-in did not start" >&2; exit 1; }
+    [ -n "$SINK_AT_DEV_LOG" ] || mount --bind "$socket" /dev/log
+}
+
+# --- reporting ---------------------------------------------------------------
+
+machine() {
+    echo "## Machine"
+    echo
+    echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+    echo "- Kernel: $(uname -r); file system of the homes: $(stat -f -c %T "$WORK") on $(df --output=source "$WORK" | tail -1)"
+    echo "- Reference: libpam-google-authenticator $(dpkg-query -W -f='${Version}' libpam-google-authenticator)"
+    echo "- Ours: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(rustc --version)"
+    echo "- Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+}
+
+criterion_benches() {
+    echo "## Verifier core and state file (criterion; median of the estimate)"
+    echo
+    echo '```'
+    # criterion prints the name on a line of its own, or before "time:" when
+    # it is short; the three figures are the low, median and high estimate.
+    cargo bench --locked --quiet --bench verifier --bench state_file 2>/dev/null |
+        awk '/time:/ { if ($0 !~ /^ /) { name = $0; sub(/ +time:.*/, "", name) }
+                       match($0, /\[.*\]/); printf "%-42s %s\n", name ":", substr($0, RSTART, RLENGTH); next }
+             /^[a-z]/ && !/^(Benchmarking|Found|change|Performance|No change|Change)/ { name = $0 }'
+    echo '```'
+    echo
+}
+
+FAILED=0
+
+# latency NAME ITERATIONS WARMUP ARGS...: one interleaved latency row.
+latency() {
+    local name=$1 iterations=$2 warmup=$3
+    shift 3
+    "$DRIVER" latency --confdir "$WORK/pam.d" --name "$name" \
+        --iterations "$(scaled "$iterations")" --warmup "$warmup" "$@" || FAILED=1
+}
+
+latency_benches() {
+    local hold=(--hold "$OURS" --hold "$REFERENCE")
+    local arms=(--arm ours:bench-ours:rtbo0 --arm reference:bench-ref:rtbr0)
+    local totp=(--answer "totp:$WORK/totp.codes")
+    echo "## Per login, through Linux-PAM (µs; interleaved; ratio = ours / reference)"
+    echo
+    echo "| scenario | logins per module | ours median | ours p99 | reference median | reference p99 | ratio median | ratio p99 |"
+    echo "|---|---|---|---|---|---|---|---|"
+    latency "valid TOTP code, file unchanged" 3000 50 "${hold[@]}" "${arms[@]}" \
+        --template "$WORK/plain.ga" --regen once "${totp[@]}" --expect success
+    latency "valid TOTP code, DISALLOW_REUSE + RATE_LIMIT (file rewritten)" 500 10 \
+        "${hold[@]}" "${arms[@]}" --template "$WORK/protected.ga" --regen each "${totp[@]}" \
+        --expect success
+    latency "valid HOTP code (counter advanced, file rewritten)" 500 10 "${hold[@]}" \
+        "${arms[@]}" --template "$WORK/hotp.ga" --regen once \
+        --answer "hotp:$WORK/hotp.codes" --expect success
+    latency "valid scratch code (file rewritten)" 500 10 "${hold[@]}" "${arms[@]}" \
+        --template "$WORK/plain.ga" --regen each --answer "fixed:${SCRATCH_CODES[0]}" \
+        --expect success
+    latency "wrong TOTP code (clock-skew search)" 300 10 "${hold[@]}" "${arms[@]}" \
+        --template "$WORK/plain.ga" --regen once --answer "fixed:$WRONG_CODE" --expect autherr
+    latency "wrong TOTP code, noskewadj" 3000 50 "${hold[@]}" \
+        --arm ours:bench-ours-noskew:rtbo0 --arm reference:bench-ref-noskew:rtbr0 \
+        --template "$WORK/plain.ga" --regen once --answer "fixed:$WRONG_CODE" --expect autherr
+    latency "valid TOTP code, new process per login (fork to exit, module loaded)" 500 10 \
+        --cold "${arms[@]}" --template "$WORK/plain.ga" --regen once "${totp[@]}" \
+        --expect success
+    echo
+}
+
+# users PREFIX COUNT: PREFIX0,PREFIX1,... (COUNT names)
+users() {
+    local i list=${1}0
+    for ((i = 1; i < $2; i++)); do list+=",$1$i"; done
+    echo "$list"
+}
+
+parallel_benches() {
+    local rounds=3 round_ms
+    round_ms=$(scaled 400)
+    echo "## Concurrent logins (logins per second, all processes together; ratio = reference rate / ours = ours time per login / reference's)"
+    echo
+    echo "| workload | state files | processes | ours/s | reference/s | ratio | counter advances / attempts |"
+    echo "|---|---|---|---|---|---|---|"
+    local procs spread ours_users ref_users
+    for procs in 1 2 8; do
+        for spread in shared separate; do
+            [ "$procs" -eq 1 ] && [ "$spread" = separate ] && continue
+            if [ "$spread" = shared ]; then
+                ours_users=rtbo0 ref_users=rtbr0
+            else
+                ours_users=$(users rtbo "$procs") ref_users=$(users rtbr "$procs")
+            fi
+            local common=(--confdir "$WORK/pam.d" --hold "$OURS" --hold "$REFERENCE"
+                --arm "ours:bench-ours:$ours_users" --arm "reference:bench-ref:$ref_users"
+                --procs "$procs" --rounds "$rounds" --round-ms "$round_ms")
+            "$DRIVER" parallel "${common[@]}" --name "valid TOTP code, file unchanged" \
+                --template "$WORK/plain.ga" --answer "totp:$WORK/totp.codes" \
+                --expect success || FAILED=1
+            "$DRIVER" parallel "${common[@]}" \
+                --name "wrong HOTP code (counter advanced, file rewritten)" \
+                --template "$WORK/hotp.ga" --answer "fixed:$WRONG_CODE" --expect autherr \
+                --report-counter || FAILED=1
+        done
+    done
+    echo
+}
+
+rss_benches() {
+    echo "## Peak RSS (KiB; ru_maxrss, one fresh process per module)"
+    echo
+    echo "| module | process before loading | added by dlopen | added by dlopen + one login |"
+    echo "|---|---|---|---|"
+    "$DRIVER" rss --confdir "$WORK/pam.d" --module "$OURS" --arm ours:bench-ours:rtbo0 \
+        --template "$WORK/plain.ga" --answer "totp:$WORK/totp.codes" --expect success || FAILED=1
+    "$DRIVER" rss --confdir "$WORK/pam.d" --module "$REFERENCE" \
+        --arm reference:bench-ref:rtbr0 --template "$WORK/plain.ga" \
+        --answer "totp:$WORK/totp.codes" --expect success || FAILED=1
+    echo
+}
+
+# files_only_nss COMMAND...: runs COMMAND, in a mount namespace of its own,
+# with an nsswitch.conf whose user and group databases use only "files".
+# COMMAND is forked, not exec'd by the shell: ru_maxrss survives execve, and
+# the rss measurement must not start from the shell's peak.
+files_only_nss() {
+    sed -E 's/^(passwd|group|shadow|gshadow):.*/\1: files/' /etc/nsswitch.conf >"$WORK/nsswitch.files"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    unshare --mount --propagation private -- \
+        bash -c 'mount --bind "$1" /etc/nsswitch.conf && shift && "$@"; exit $?' _ \
+        "$WORK/nsswitch.files" "$@"
+}
+
+# The same valid-code logins with user and group look-ups answered by
+# /etc/passwd and /etc/group alone: ours looks up the user's supplementary
+# groups (getgrouplist), the reference does not, and with "systemd" in
+# nsswitch.conf that look-up is most of the difference.
+nss_ablation() {
+    echo "## Where the difference goes: the same logins with nsswitch.conf \"group: files\" only"
+    echo
+    echo "nsswitch.conf here: $(grep -E '^group:' /etc/nsswitch.conf | tr -s ' ')"
+    echo
+    echo "| scenario | logins per module | ours median | ours p99 | reference median | reference p99 | ratio median | ratio p99 |"
+    echo "|---|---|---|---|---|---|---|---|"
+    local arms=(--arm ours:bench-ours:rtbo0 --arm reference:bench-ref:rtbr0
+        --template "$WORK/plain.ga" --regen once --answer "totp:$WORK/totp.codes" --expect success)
+    files_only_nss "$DRIVER" latency --confdir "$WORK/pam.d" \
+        --name "valid TOTP code, file unchanged (group: files)" \
+        --iterations "$(scaled 3000)" --warmup 50 --hold "$OURS" --hold "$REFERENCE" \
+        "${arms[@]}" || FAILED=1
+    files_only_nss "$DRIVER" latency --confdir "$WORK/pam.d" \
+        --name "valid TOTP code, new process per login (group: files)" \
+        --iterations "$(scaled 500)" --warmup 10 --cold "${arms[@]}" || FAILED=1
+    echo
+    echo "| module | process before loading | added by dlopen | added by dlopen + one login (group: files) |"
+    echo "|---|---|---|---|"
+    files_only_nss "$DRIVER" rss --confdir "$WORK/pam.d" --module "$OURS" \
+        --arm ours:bench-ours:rtbo0 --template "$WORK/plain.ga" \
+        --answer "totp:$WORK/totp.codes" --expect success || FAILED=1
+    files_only_nss "$DRIVER" rss --confdir "$WORK/pam.d" --module "$REFERENCE" \
+        --arm reference:bench-ref:rtbr0 --template "$WORK/plain.ga" \
+        --answer "totp:$WORK/totp.codes" --expect success || FAILED=1
+    echo
+}
+
+install_missing_packages
+build
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+set_up
+start_syslog_sink
+started=$SECONDS
+machine
+[ "${SKIP_CRITERION:-0}" = 1 ] || criterion_benches
+latency_benches
+parallel_benches
+rss_benches
+nss_ablation
+echo "Load average at end: $(cut -d' ' -f1-3 /proc/loadavg); benchmarks took $((SECONDS - started)) s."
+if [ "$FAILED" -ne 0 ]; then
+    echo "FAILED: some logins gave an unexpected result (see the messages above)" >&2
+    exit 1
+fi
