@@ -8,8 +8,13 @@ use pam_rust_totp::module_options::{ModuleOptions, OptionError};
 use super::accounts::{Account, Accounts};
 use super::pam_stack::{Action, Control, PamLine, PamStack};
 
-/// Our module and the one it replaces; both read the same files.
-pub const TOTP_MODULES: [&str; 2] = ["pam_rust_totp.so", "pam_google_authenticator.so"];
+/// Our module (installed, and as cargo names the build) and the one it
+/// replaces; all read the same files.
+pub const TOTP_MODULES: [&str; 3] = [
+    "pam_rust_totp.so",
+    "libpam_rust_totp.so",
+    "pam_google_authenticator.so",
+];
 
 /// Auth modules that check no credential of the user. Any other module in
 /// the stack is taken to ask for one (a password, usually).
@@ -319,6 +324,16 @@ mod tests {
         assert!(module.forward_pass());
         assert!(!analysis.asks_password);
         assert!(analysis.only_module_decides());
+    }
+
+    #[test]
+    fn the_cargo_build_is_recognised() {
+        let analysis = analysis(vec![line(
+            Control::Required,
+            "/work/target/release/libpam_rust_totp.so",
+            &[],
+        )]);
+        assert_eq!(analysis.module().unwrap().index, 0);
     }
 
     #[test]
