@@ -948,7 +948,7 @@ fn locked_password_with_a_unix_password_prompt_is_locked_out() {
 
 #[test]
 fn without_ssh_accounts_the_reasons_are_listed() {
-    let tree = Tree::with_example("publickey-totp", &[]);
+    let tree = Tree::with_example("password-totp", &[]);
     for user in ["alice", "bob"] {
         let shadow = tree.read("/etc/shadow");
         let line = shadow
@@ -967,4 +967,19 @@ fn without_ssh_accounts_the_reasons_are_listed() {
          needs), sync (password locked, no authorized keys), alice (password locked, no \
          authorized keys), bob (password locked, no authorized keys)"
     );
+}
+
+#[test]
+fn users_without_keys_are_not_checked_where_every_login_needs_one() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.remove("/home/bob/.ssh");
+    tree.remove("/home/bob/.google_authenticator");
+    let run = tree.doctor(&[]);
+    run.assert_clean();
+    assert!(run.checks().iter().all(|check| check["name"] != "bob"));
+    // With password and code, bob's password gets him to the code prompt.
+    let tree = Tree::with_example("password-totp", &[]);
+    tree.remove("/home/bob/.ssh");
+    tree.remove("/home/bob/.google_authenticator");
+    tree.doctor(&[]).assert_only_problems(&["users/bob: fail"]);
 }

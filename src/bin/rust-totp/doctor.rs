@@ -130,7 +130,7 @@ fn diagnose(args: &DoctorArgs) -> Report {
                 accounts: &accounts,
                 sshd: &sshd.settings,
                 pam: pam.as_ref(),
-                every_login_asks_code: sshd_checks::every_login_asks_code(&sshd.settings, flow),
+                logins: sshd_checks::logins(&sshd.settings, flow),
             };
             (accounts.describe_source(), user_checks.run(&args.users))
         }

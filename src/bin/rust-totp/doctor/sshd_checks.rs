@@ -159,17 +159,35 @@ fn evaluate(list: &MethodList, settings: &SshdSettings, pam: PamFlow) -> Outcome
     }
 }
 
-/// True when every list that can succeed asks for the code.
-pub fn every_login_asks_code(settings: &SshdSettings, pam: PamFlow) -> bool {
-    let outcomes: Vec<Outcome> = method_lists(settings)
-        .iter()
-        .map(|list| evaluate(list, settings, pam))
-        .filter(Outcome::usable)
+/// What every login that can succeed has in common.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Logins {
+    /// Every login passes keyboard-interactive, where the code is asked.
+    pub all_ask_code: bool,
+    /// Every login needs a public key.
+    pub all_need_key: bool,
+}
+
+pub fn logins(settings: &SshdSettings, pam: PamFlow) -> Logins {
+    let usable: Vec<(MethodList, Outcome)> = method_lists(settings)
+        .into_iter()
+        .map(|list| {
+            let outcome = evaluate(&list, settings, pam);
+            (list, outcome)
+        })
+        .filter(|(_, outcome)| outcome.usable())
         .collect();
-    !outcomes.is_empty()
-        && outcomes
+    if usable.is_empty() {
+        return Logins::default();
+    }
+    Logins {
+        all_ask_code: usable
             .iter()
-            .all(|outcome| matches!(outcome, Outcome::Code | Outcome::CodeAlone))
+            .all(|(_, outcome)| matches!(outcome, Outcome::Code | Outcome::CodeAlone)),
+        all_need_key: usable
+            .iter()
+            .all(|(list, _)| list.methods.contains(&Method::Publickey)),
+    }
 }
 
 pub fn checks(settings: &SshdSettings, pam: PamFlow) -> Vec<Check> {
@@ -375,7 +393,7 @@ fn root_check(settings: &SshdSettings, pam: PamFlow) -> Check {
     let detail = match settings.root_login() {
         RootLogin::Any => "yes".to_owned(),
         RootLogin::No => "no: root cannot log in over ssh".to_owned(),
-        RootLogin::KeyOnly if every_login_asks_code(settings, pam) => format!(
+        RootLogin::KeyOnly if logins(settings, pam).all_ask_code => format!(
             "key only{}: root may not use keyboard-interactive, which every login needs, \
              so root cannot log in over ssh",
             set_at(settings, "permitrootlogin")
@@ -584,11 +602,23 @@ mod tests {
     }
 
     #[test]
-    fn every_login_asks_code_summary() {
-        assert!(every_login_asks_code(
-            &settings(KEY_AND_CODE),
-            CODE_ONLY_STACK
-        ));
-        assert!(!every_login_asks_code(&settings(""), PASSWORD_STACK));
+    fn login_summary() {
+        let key_and_code = logins(&settings(KEY_AND_CODE), CODE_ONLY_STACK);
+        assert!(key_and_code.all_ask_code);
+        assert!(key_and_code.all_need_key);
+        let any = logins(&settings(""), PASSWORD_STACK);
+        assert!(!any.all_ask_code);
+        assert!(!any.all_need_key);
+        let password_and_code = logins(
+            &settings("authenticationmethods keyboard-interactive\n"),
+            PASSWORD_STACK,
+        );
+        assert!(password_and_code.all_ask_code);
+        assert!(!password_and_code.all_need_key);
+        let nobody = logins(
+            &settings("authenticationmethods password\n"),
+            PASSWORD_STACK,
+        );
+        assert_eq!(nobody, Logins::default());
     }
 }

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 use super::accounts::{Account, Accounts, Password};
 use super::pam_analysis::{CodeAsked, PamAnalysis};
 use super::report::{Check, Section};
+use super::sshd_checks::Logins;
 use super::sshd_settings::{RootLogin, SshdSettings};
 use super::system_root::SystemRoot;
 
@@ -28,8 +29,8 @@ pub struct UserChecks<'a> {
     pub accounts: &'a Accounts,
     pub sshd: &'a SshdSettings,
     pub pam: Option<&'a PamAnalysis>,
-    /// Every login passes keyboard-interactive (from the sshd checks).
-    pub every_login_asks_code: bool,
+    /// What every login needs (from the sshd checks).
+    pub logins: Logins,
 }
 
 /// Whether an account can log in over ssh.
@@ -115,7 +116,7 @@ impl UserChecks<'_> {
         if account.uid == 0 {
             match self.sshd.root_login() {
                 RootLogin::No => return Reach::No("PermitRootLogin no".into()),
-                RootLogin::KeyOnly if self.every_login_asks_code => {
+                RootLogin::KeyOnly if self.logins.all_ask_code => {
                     let why = "PermitRootLogin forbids root the keyboard-interactive method that \
                                every login needs";
                     return if has_keys {
@@ -129,6 +130,9 @@ impl UserChecks<'_> {
                 }
                 _ => {}
             }
+        }
+        if self.logins.all_need_key && !has_keys {
+            return Reach::No("no authorized keys, and every login needs a key".into());
         }
         match self.accounts.password(&account.name) {
             Password::Usable | Password::Unknown => Reach::Yes,
@@ -191,7 +195,7 @@ impl UserChecks<'_> {
     /// Every login passes keyboard-interactive, where pam_unix asks for the
     /// Unix password: an account with a locked password cannot log in.
     fn unix_password_required(&self) -> bool {
-        self.every_login_asks_code
+        self.logins.all_ask_code
             && self.pam.is_some_and(|pam| {
                 pam.stack
                     .lines
