@@ -983,3 +983,22 @@ fn users_without_keys_are_not_checked_where_every_login_needs_one() {
     tree.remove("/home/bob/.google_authenticator");
     tree.doctor(&[]).assert_only_problems(&["users/bob: fail"]);
 }
+
+#[test]
+fn unreadable_includes_are_reported() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    let pam = tree.read("/etc/pam.d/sshd");
+    tree.write("/etc/pam.d/sshd", &format!("@include common-gone\n{pam}"));
+    let config = tree.read("/etc/ssh/sshd_config");
+    tree.write(
+        "/etc/ssh/sshd_config",
+        &format!("Include /etc/ssh/gone.conf\n{config}"),
+    );
+    let run = tree.doctor(&[]);
+    run.assert_only_problems(&["sshd/Include: warn", "pam/stack: warn"]);
+    assert!(
+        run.detail("pam", "stack")
+            .contains("cannot read included /etc/pam.d/common-gone")
+    );
+    assert!(run.detail("sshd", "Include").contains("/etc/ssh/gone.conf"));
+}
