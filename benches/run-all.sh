@@ -13,8 +13,10 @@
 # oathtool, util-linux and libpam-google-authenticator; missing Debian
 # packages are installed. It runs in a private mount namespace in which
 # /dev/log is a stand-in syslog daemon that discards messages, so that both
-# modules log every login the same way and the system's auth log is spared. BENCH_SCALE=N (percent, default 100) scales the iteration counts
-# and durations; SKIP_CRITERION=1 skips step 1.
+# modules log every login the same way and the system's auth log is spared.
+#
+# BENCH_SCALE=N (percent, default 100) scales the iteration counts and
+# durations; SKIP_CRITERION=1 skips step 1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -70,12 +72,18 @@ SINK_AT_DEV_LOG=
 
 cleanup() {
     local user
-    [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
-    [ -n "$SINK_AT_DEV_LOG" ] && rm -f /dev/log
+    if [ -n "$SINK_PID" ]; then
+        kill "$SINK_PID" 2>/dev/null || true
+    fi
+    if [ -n "$SINK_AT_DEV_LOG" ]; then
+        rm -f /dev/log
+    fi
     for user in "${BENCH_USERS[@]}"; do
         userdel "$user" 2>/dev/null || true
     done
-    [ -n "$WORK" ] && rm -rf "$WORK"
+    if [ -n "$WORK" ]; then
+        rm -rf "$WORK"
+    fi
 }
 
 add_user() {
@@ -149,7 +157,7 @@ machine() {
     echo "## Machine"
     echo
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
-    echo "- Kernel: $(uname -r); file system of the homes: $(stat -f -c %T "$WORK") on $(df --output=source "$WORK" | tail -1)"
+    echo "- Kernel: $(uname -r); homes on $(findmnt -n -o FSTYPE,SOURCE --target "$WORK")"
     echo "- Reference: libpam-google-authenticator $(dpkg-query -W -f='${Version}' libpam-google-authenticator)"
     echo "- Ours: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(rustc --version)"
     echo "- Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -157,15 +165,18 @@ machine() {
 }
 
 criterion_benches() {
-    echo "## Verifier core and state file (criterion; median of the estimate)"
+    echo "## Verifier core and state file (criterion: low, median and high estimate)"
     echo
     echo '```'
     # criterion prints the name on a line of its own, or before "time:" when
-    # it is short; the three figures are the low, median and high estimate.
-    cargo bench --locked --quiet --bench verifier --bench state_file 2>/dev/null |
+    # it is short. Its progress (and any failure) goes to stderr.
+    if ! cargo bench --locked --quiet --bench verifier --bench state_file 2>"$WORK/criterion.err" |
         awk '/time:/ { if ($0 !~ /^ /) { name = $0; sub(/ +time:.*/, "", name) }
                        match($0, /\[.*\]/); printf "%-42s %s\n", name ":", substr($0, RSTART, RLENGTH); next }
-             /^[a-z]/ && !/^(Benchmarking|Found|change|Performance|No change|Change)/ { name = $0 }'
+             /^[a-z]/ && !/^(Benchmarking|Found|change|Performance|No change|Change)/ { name = $0 }'; then
+        tail -20 "$WORK/criterion.err"
+        FAILED=1
+    fi
     echo '```'
     echo
 }
