@@ -16,20 +16,37 @@ pub const CODE_DIGITS: u32 = 6;
 
 const CODE_MODULUS: u32 = 10u32.pow(CODE_DIGITS);
 
-/// The six-digit HOTP value of `key` at `counter` (RFC 4226 section 5.3).
+/// A shared key made ready for HMAC-SHA-1 once, to compute the codes of
+/// many counter values (a window, the skew search) without hashing the key
+/// again for each.
+#[derive(Clone)]
+pub struct HotpKey(Hmac<Sha1>);
+
+impl HotpKey {
+    pub fn new(key: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Self(<Hmac<Sha1> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!()))
+    }
+
+    /// The six-digit HOTP value at `counter` (RFC 4226 section 5.3).
+    pub fn code(&self, counter: u64) -> u32 {
+        let mut mac = self.0.clone();
+        mac.update(&counter.to_be_bytes());
+        let digest = mac.finalize().into_bytes();
+        let offset = usize::from(digest[digest.len() - 1] & 0x0f);
+        let word = [
+            digest[offset],
+            digest[offset + 1],
+            digest[offset + 2],
+            digest[offset + 3],
+        ];
+        (u32::from_be_bytes(word) & 0x7fff_ffff) % CODE_MODULUS
+    }
+}
+
+/// The six-digit HOTP value of `key` at `counter`.
 pub fn hotp(key: &[u8], counter: u64) -> u32 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(&counter.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
-    let word = [
-        digest[offset],
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ];
-    (u32::from_be_bytes(word) & 0x7fff_ffff) % CODE_MODULUS
+    HotpKey::new(key).code(counter)
 }
 
 /// The TOTP time step that contains `unix_time` for a step of `step_seconds`.

@@ -45,7 +45,10 @@ use crate::privilege::current_fsuid;
 
 /// How long [`LockedSecretFile::open`] waits for another holder of the lock.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
-const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(50);
+/// Pauses between attempts to take a busy lock: from the first, doubling
+/// up to the longest, so a short wait stays short and a long one costs little.
+const LOCK_RETRY_FIRST: Duration = Duration::from_millis(1);
+const LOCK_RETRY_LONGEST: Duration = Duration::from_millis(50);
 
 /// Temporary files are named `<file name>~` followed by this many
 /// alphanumeric characters, like the ones `mkstemp` makes.
@@ -423,6 +426,7 @@ fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
         l_pid: 0,
     };
     let deadline = Instant::now() + LOCK_TIMEOUT;
+    let mut pause = LOCK_RETRY_FIRST;
     loop {
         match fcntl(file, FcntlArg::F_OFD_SETLK(&whole_file)) {
             Ok(_) => return Ok(()),
@@ -433,7 +437,8 @@ fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
                         waited: LOCK_TIMEOUT,
                     });
                 }
-                sleep(LOCK_RETRY_INTERVAL);
+                sleep(pause);
+                pause = (pause * 2).min(LOCK_RETRY_LONGEST);
             }
             Err(source) => {
                 return Err(SecretFileError::Lock {

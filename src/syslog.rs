@@ -34,6 +34,9 @@ pub enum Severity {
 #[derive(Debug)]
 pub struct Logger {
     tag: String,
+    /// One non-blocking socket for all of a login's messages; `None` when
+    /// it could not be made (then nothing is logged).
+    socket: Option<UnixDatagram>,
 }
 
 impl Logger {
@@ -46,13 +49,17 @@ impl Logger {
             .collect();
         Self {
             tag: format!("{service}({MODULE_NAME})[{}]", std::process::id()),
+            socket: nonblocking_socket().ok(),
         }
     }
 
     /// Sends one message; failures are ignored (there is nowhere to report
     /// them).
     pub fn log(&self, severity: Severity, message: &str) {
-        let _ = send(Path::new(LOG_SOCKET), &self.format(severity, message));
+        if let Some(socket) = &self.socket {
+            let datagram = self.format(severity, message);
+            let _ = socket.send_to(datagram.as_bytes(), Path::new(LOG_SOCKET));
+        }
     }
 
     /// The datagram for `message`: `<PRI>TAG: MESSAGE`, with control
@@ -74,11 +81,10 @@ impl Logger {
     }
 }
 
-fn send(socket: &Path, datagram: &str) -> std::io::Result<()> {
-    let sender = UnixDatagram::unbound()?;
-    sender.set_nonblocking(true)?;
-    sender.send_to(datagram.as_bytes(), socket)?;
-    Ok(())
+fn nonblocking_socket() -> std::io::Result<UnixDatagram> {
+    let socket = UnixDatagram::unbound()?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 #[cfg(test)]
@@ -117,10 +123,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log");
         let listener = UnixDatagram::bind(&path).expect("bind");
-        send(&path, "<86>x: hello").expect("sent");
+        let sender = nonblocking_socket().expect("socket");
+        sender.send_to(b"<86>x: hello", &path).expect("sent");
         let mut buf = [0u8; 64];
         let n = listener.recv(&mut buf).expect("received");
         assert_eq!(&buf[..n], b"<86>x: hello");
-        assert!(send(&dir.path().join("absent"), "x").is_err());
+        assert!(sender.send_to(b"x", dir.path().join("absent")).is_err());
     }
 }

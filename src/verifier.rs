@@ -17,7 +17,7 @@
 //! `TOTP_AUTH` is present.
 #![forbid(unsafe_code)]
 
-use crate::otp::{codes_equal, hotp, time_step};
+use crate::otp::{HotpKey, codes_equal, time_step};
 use crate::state_file::{GRACE_SLOTS, SkewSample, StateFile, is_grace_host};
 use zeroize::Zeroizing;
 
@@ -374,9 +374,9 @@ impl Attempt<'_> {
 
     fn check_hotp_code(&mut self, code: u32, counter: u64) -> Check {
         let window = u64::from(self.file.window_size());
-        let key = self.file.secret_key();
+        let key = HotpKey::new(self.file.secret_key());
         let matched = (counter..counter + window).fold(None, |found, value| {
-            found.or(codes_equal(hotp(key, value), code).then_some(value))
+            found.or(codes_equal(key.code(value), code).then_some(value))
         });
         match matched {
             Some(value) => {
@@ -398,11 +398,11 @@ impl Attempt<'_> {
         }
         let skew = self.file.time_skew();
         let window = i64::from(self.file.window_size());
-        let key = self.file.secret_key();
+        let key = HotpKey::new(self.file.secret_key());
         let matched = (-((window - 1) / 2)..=window / 2)
             .map(|offset| step + skew + offset)
             .fold(None, |found, candidate| {
-                found.or(code_matches_step(key, code, candidate).then_some(candidate))
+                found.or(code_matches_step(&key, code, candidate).then_some(candidate))
             });
         if let Some(matched_step) = matched {
             return self.use_time_step(matched_step);
@@ -410,7 +410,7 @@ impl Attempt<'_> {
         if self.settings.noskewadj {
             return Check::NoMatch;
         }
-        match find_skew(key, code, step) {
+        match find_skew(&key, code, step) {
             Some(found) => {
                 self.notes.push(Note::SkewDetected);
                 self.learn_skew(found, step)
@@ -538,15 +538,15 @@ impl Attempt<'_> {
 }
 
 /// Whether `code` is the TOTP code of time step `step`.
-fn code_matches_step(key: &[u8], code: u32, step: i64) -> bool {
-    u64::try_from(step).is_ok_and(|step| codes_equal(hotp(key, step), code))
+fn code_matches_step(key: &HotpKey, code: u32, step: i64) -> bool {
+    u64::try_from(step).is_ok_and(|step| codes_equal(key.code(step), code))
 }
 
 /// Looks for `code` up to [`SKEW_SEARCH_STEPS`] steps before and after
 /// `step`, nearest first (the earlier side first at equal distance). Every
 /// step is computed, whatever matches, so the time taken does not depend on
 /// where the code was found.
-fn find_skew(key: &[u8], code: u32, step: i64) -> Option<i64> {
+fn find_skew(key: &HotpKey, code: u32, step: i64) -> Option<i64> {
     (0..SKEW_SEARCH_STEPS)
         .flat_map(|distance| [-distance, distance])
         .fold(None, |found, offset| {

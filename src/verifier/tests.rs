@@ -3,7 +3,7 @@
 //! 10000 is `050548`) and from its documented behaviour.
 
 use super::*;
-use crate::otp::format_code;
+use crate::otp::{format_code, hotp};
 use proptest::prelude::*;
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
