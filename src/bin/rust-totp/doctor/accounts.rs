@@ -4,10 +4,8 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 
-use super::system_root::SystemRoot;
+use super::system_root::{ReadError, SystemRoot};
 
 /// Shells that refuse interactive logins, by file name.
 const NO_LOGIN_SHELLS: [&str; 2] = ["nologin", "false"];
@@ -56,23 +54,11 @@ pub struct Accounts {
     groups: BTreeMap<String, Group>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {path}: {source}")]
-pub struct ReadError {
-    pub path: String,
-    pub source: io::Error,
-}
-
 impl Accounts {
     /// Reads the three files under `root`. Only `/etc/passwd` is required;
     /// without `/etc/shadow` password locks are unknown.
     pub fn load(root: &SystemRoot) -> Result<Self, ReadError> {
-        let read = |path: &str| {
-            fs::read_to_string(root.path(path)).map_err(|source| ReadError {
-                path: path.to_owned(),
-                source,
-            })
-        };
+        let read = |path: &str| root.read(&root.path(path));
         let passwd = read("/etc/passwd")?;
         let shadow = read("/etc/shadow").ok();
         let group = read("/etc/group").unwrap_or_default();

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::pam_analysis::{ModuleUse, PamAnalysis, Skipper, is_totp_line};
 use super::pam_stack::{self, Action, Control, PamLine, PamStack};
 use super::report::{Check, Section};
-use super::system_root::SystemRoot;
+use super::system_root::{ReadError, SystemRoot};
 
 /// Files and directories only a Proxmox VE installation has.
 const PROXMOX_MARKERS: [&str; 3] = ["/etc/pve", "/usr/share/perl5/PVE", "/usr/bin/pveversion"];
@@ -61,7 +61,7 @@ pub fn sshd_stack_checks(root: &SystemRoot, analysis: &PamAnalysis) -> Vec<Check
 }
 
 /// The check when `/etc/pam.d/sshd` cannot be read.
-pub fn missing_stack_check(error: &pam_stack::ReadError) -> Check {
+pub fn missing_stack_check(error: &ReadError) -> Check {
     Check::fail(
         Section::Pam,
         "stack",

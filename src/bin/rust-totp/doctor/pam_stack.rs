@@ -7,11 +7,10 @@
 #![forbid(unsafe_code)]
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use super::origin::Origin;
-use super::system_root::SystemRoot;
+use super::system_root::{ReadError, SystemRoot};
 
 /// Linux-PAM's limit on nested includes.
 const MAX_INCLUDE_DEPTH: usize = 20;
@@ -121,13 +120,6 @@ pub struct PamStack {
     pub problems: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {path}: {source}")]
-pub struct ReadError {
-    pub path: String,
-    pub source: io::Error,
-}
-
 /// Reads the `kind` lines (for example `auth`) of `service` in `pam_dir`
 /// (a directory on this machine).
 pub fn load(
@@ -137,10 +129,7 @@ pub fn load(
     kind: &str,
 ) -> Result<PamStack, ReadError> {
     let path = pam_dir.join(service);
-    let text = fs::read_to_string(&path).map_err(|source| ReadError {
-        path: root.show(&path),
-        source,
-    })?;
+    let text = root.read(&path)?;
     let mut loader = Loader {
         root,
         pam_dir,

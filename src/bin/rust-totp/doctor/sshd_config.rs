@@ -8,11 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use super::origin::Origin;
-use super::system_root::SystemRoot;
+use super::system_root::{ReadError, SystemRoot};
 
 /// sshd's limit on nested `Include`s.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -48,19 +47,9 @@ pub struct ConfigFiles {
     pub problems: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {path}: {source}")]
-pub struct ReadError {
-    pub path: String,
-    pub source: io::Error,
-}
-
 /// Reads `main` (a path on this machine) and everything it includes.
 pub fn read(root: &SystemRoot, main: &Path) -> Result<ConfigFiles, ReadError> {
-    let text = fs::read_to_string(main).map_err(|source| ReadError {
-        path: root.show(main),
-        source,
-    })?;
+    let text = root.read(main)?;
     let mut reader = Reader {
         root,
         files: ConfigFiles::default(),

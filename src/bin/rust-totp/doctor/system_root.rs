@@ -4,7 +4,18 @@
 //! opened, and shown without it in messages.
 #![forbid(unsafe_code)]
 
+use std::fs;
+use std::io;
 use std::path::{Component, Path, PathBuf};
+
+/// A file of the checked system that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct ReadError {
+    /// The path as the checked system sees it.
+    pub path: String,
+    pub source: io::Error,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemRoot {
@@ -30,6 +41,15 @@ impl SystemRoot {
             .filter(|component| !matches!(component, Component::RootDir | Component::Prefix(_)))
             .collect();
         self.dir.join(relative)
+    }
+
+    /// Reads `path` (a path on this machine); an error names it as the
+    /// checked system sees it.
+    pub fn read(&self, path: &Path) -> Result<String, ReadError> {
+        fs::read_to_string(path).map_err(|source| ReadError {
+            path: self.show(path),
+            source,
+        })
     }
 
     /// `path` as the checked system sees it: without the root directory.
