@@ -39,3 +39,5 @@ fi
 need gcc libc6-dev binutils libpam0g-dev libpam-modules libpam-google-authenticator libfaketime oathtool passwd pamtester
 # rust-totp CLI tests (tests/cli.rs): the reference tool and module, PAM and QR checks.
 need libpam-google-authenticator pamtester oathtool zbar-tools
+# Robustness tests (tests/robustness.rs): SIGKILL injected at each system call.
+need strace
