@@ -697,6 +697,16 @@ mod tests {
     }
 
     #[test]
+    fn trailing_blanks_after_rate_limit_are_tolerated() {
+        let file = parse("2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30 1700000000 \t\n");
+        assert_eq!(file.rate_limit(), Some((3, 30)));
+        assert_eq!(
+            file.rate_limit_state().map(|r| r.timestamps.clone()),
+            Some(vec![1_700_000_000])
+        );
+    }
+
+    #[test]
     fn malformed_rate_limit_is_refused() {
         for value in ["0 30", "3 0", "3", "101 30", "3 3601", "3 30 x", "a b"] {
             let text = format!("2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT {value}\n");
