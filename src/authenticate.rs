@@ -1,7 +1,14 @@
 //! The `pam_sm_authenticate` flow: parse the module arguments, find the
-//! user and the state file, read it with the user's file-system identity
-//! under a lock, ask the verifier, write the new state back, and turn the
-//! result into a PAM return code and one log line.
+//! user and the state file, read it with the user's file-system identity,
+//! ask the user for a code, verify it and write the new state back under a
+//! lock, and turn the result into a PAM return code and one log line.
+//!
+//! The user is never asked while the lock is held, so a login left waiting
+//! at the prompt cannot hold up the same user's other logins: the file is
+//! first read only to learn whether a code must be asked for (the rate
+//! limit and the grace period decide that), the lock is let go, the user is
+//! asked, and then the file is read again, verified and rewritten in one
+//! locked step.
 //!
 //! PAM itself is reached only through the [`PamSession`] trait, which the
 //! `ffi` module implements over a real PAM handle; this module is safe code.
@@ -153,8 +160,8 @@ impl Login<'_> {
             .map_err(|error| error.to_string())
     }
 
-    /// Reads, verifies and rewrites the state file; runs with the owner's
-    /// file-system identity.
+    /// Reads the state file, asks the user, then verifies and rewrites the
+    /// file under the lock; runs with the owner's file-system identity.
     fn with_state_file(&mut self, path: &Path, owner_uid: u32) -> PamReturn {
         let policy = FilePolicy {
             owner_uid,
@@ -162,43 +169,89 @@ impl Login<'_> {
             allowed_perm: self.options.allowed_perm,
             max_size: MAX_FILE_SIZE as u64,
         };
-        let mut file = match LockedSecretFile::open(path, &policy) {
-            Ok(file) => file,
-            Err(error) if error.is_not_found() && self.options.nullok => {
-                self.debug("no state file; nullok lets the login pass this module");
-                return PamReturn::Ignore;
+        let state = match read_state(path, &policy) {
+            Ok((file, state)) => {
+                // Let go of the lock before asking.
+                drop(file);
+                state
             }
-            Err(error) => return self.refuse_after_prompt(&error.to_string()),
+            Err(problem) => return self.unusable(problem, false),
+        };
+        let answer = self.ask_if_needed(&state);
+        let (mut file, state) = match read_state(path, &policy) {
+            Ok(read) => read,
+            Err(problem) => return self.unusable(problem, true),
         };
         self.debug(&format!("state file \"{}\" read", file.path().display()));
-        let state = match StateFile::parse(file.contents()) {
-            Ok(state) => state,
-            Err(error) => {
-                let reason = format!("invalid state file \"{}\": {error}", file.path().display());
-                return self.refuse_after_prompt(&reason);
-            }
-        };
-        let outcome = self.verify(&state);
+        let outcome = self.verify(&state, answer);
         self.finish(&mut file, outcome)
     }
 
-    fn verify(&mut self, state: &StateFile) -> Outcome {
+    /// A state file that cannot be used. With `nullok` a missing file lets
+    /// the login pass this module; otherwise the user is still asked
+    /// (unless already `asked`), then refused.
+    fn unusable(&mut self, problem: Unusable, asked: bool) -> PamReturn {
+        match problem {
+            Unusable::Missing(_) if self.options.nullok => {
+                self.debug("no state file; nullok lets the login pass this module");
+                PamReturn::Ignore
+            }
+            Unusable::Missing(reason) | Unusable::Broken(reason) if asked => {
+                self.log_refusal(&reason);
+                PamReturn::AuthErr
+            }
+            Unusable::Missing(reason) | Unusable::Broken(reason) => {
+                self.refuse_after_prompt(&reason)
+            }
+        }
+    }
+
+    /// Asks the user for a code when the verifier, given the file as it is
+    /// and the earlier module's password, would ask for one.
+    fn ask_if_needed(&mut self, state: &StateFile) -> Option<Zeroizing<Vec<u8>>> {
+        let mut probe = Probe {
+            session: &*self.session,
+            prompt_wanted: false,
+        };
+        let settings = self.options.settings.clone();
+        let context = self.context();
+        verifier::authenticate(state, &settings, &context, &mut probe);
+        if !probe.prompt_wanted {
+            return None;
+        }
+        let prompt = self.options.prompt().to_owned();
+        // Like the reference, ask a second time when the first question got
+        // no reply at all.
+        let answer = self
+            .session
+            .ask(&prompt, self.options.echo_code)
+            .or_else(|| self.session.ask(&prompt, self.options.echo_code));
+        if answer.as_ref().is_none_or(|a| a.is_empty()) {
+            self.logger.log(
+                Severity::Error,
+                "Did not receive verification code from user",
+            );
+        }
+        answer
+    }
+
+    /// The current time and remote host.
+    fn context(&self) -> Context<'_> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let remote_host = self.remote_host.clone();
-        let context = Context {
+        Context {
             now,
-            remote_host: remote_host.as_deref(),
+            remote_host: self.remote_host.as_deref(),
+        }
+    }
+
+    fn verify(&self, state: &StateFile, prompted: Option<Zeroizing<Vec<u8>>>) -> Outcome {
+        let mut answers = CollectedAnswers {
+            session: &*self.session,
+            prompted,
         };
-        let settings = self.options.settings.clone();
-        let mut answers = SessionAnswers {
-            session: &mut *self.session,
-            prompt: self.options.prompt().to_owned(),
-            echo: self.options.echo_code,
-            logger: &self.logger,
-        };
-        verifier::authenticate(state, &settings, &context, &mut answers)
+        verifier::authenticate(state, &self.options.settings, &self.context(), &mut answers)
     }
 
     /// Writes the new state, hands on the password and reports the verdict.
@@ -319,27 +372,62 @@ impl Login<'_> {
     }
 }
 
-/// Answers for the verifier, from the PAM session.
-struct SessionAnswers<'a> {
-    session: &'a mut dyn PamSession,
-    prompt: String,
-    echo: bool,
-    logger: &'a Logger,
+/// Why the state file could not be used.
+enum Unusable {
+    /// There is no file; `nullok` turns this into `PAM_IGNORE`.
+    Missing(String),
+    Broken(String),
 }
 
-impl AnswerSource for SessionAnswers<'_> {
+/// Opens, locks and parses the state file.
+fn read_state(path: &Path, policy: &FilePolicy) -> Result<(LockedSecretFile, StateFile), Unusable> {
+    let file = LockedSecretFile::open(path, policy).map_err(|error| {
+        if error.is_not_found() {
+            Unusable::Missing(error.to_string())
+        } else {
+            Unusable::Broken(error.to_string())
+        }
+    })?;
+    match StateFile::parse(file.contents()) {
+        Ok(state) => Ok((file, state)),
+        Err(error) => Err(Unusable::Broken(format!(
+            "invalid state file \"{}\": {error}",
+            file.path().display()
+        ))),
+    }
+}
+
+/// Answers while the file is only being looked at: the earlier module's
+/// password is given, and a wish to prompt is only noted.
+struct Probe<'a> {
+    session: &'a dyn PamSession,
+    prompt_wanted: bool,
+}
+
+impl AnswerSource for Probe<'_> {
     fn first_pass(&mut self) -> Option<Zeroizing<Vec<u8>>> {
         self.session.authtok()
     }
 
     fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
-        let answer = self.session.ask(&self.prompt, self.echo);
-        if answer.as_ref().is_none_or(|a| a.is_empty()) {
-            self.logger.log(
-                Severity::Error,
-                "Did not receive verification code from user",
-            );
-        }
-        answer
+        self.prompt_wanted = true;
+        None
+    }
+}
+
+/// Answers for the verification proper: the earlier module's password and
+/// what the user already typed.
+struct CollectedAnswers<'a> {
+    session: &'a dyn PamSession,
+    prompted: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl AnswerSource for CollectedAnswers<'_> {
+    fn first_pass(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        self.session.authtok()
+    }
+
+    fn prompt(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        self.prompted.clone()
     }
 }

@@ -313,6 +313,47 @@ fn hotp_counter_advances_once_per_accepted_code() {
     });
 }
 
+#[test]
+fn a_login_waiting_at_the_prompt_does_not_hold_up_another() {
+    use std::io::{BufRead, BufReader};
+    let Some(setup) = Setup::new("rt-slow-prompt", "rt_alice", &[]) else {
+        return;
+    };
+    setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));
+    let slow_answer = Duration::from_secs(4);
+    let mut slow = setup.race_command(0, "11111111", None);
+    slow.arg("--answer-delay-ms")
+        .arg(slow_answer.as_millis().to_string());
+    let mut slow = slow
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting the driver: {e}"));
+    let mut slow_output = BufReader::new(slow.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    slow_output
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("reading the driver: {e}"));
+    assert_eq!(
+        line, "PROMPTED\n",
+        "the slow login never reached the prompt"
+    );
+
+    // While the first login sits at its prompt, a second one goes through.
+    let started = Instant::now();
+    assert_eq!(setup.login("22222222"), PAM_SUCCESS);
+    let waited = started.elapsed();
+    assert!(
+        waited < slow_answer / 2,
+        "the second login waited {waited:?} for the one at the prompt"
+    );
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut slow_output, &mut rest)
+        .unwrap_or_else(|e| panic!("reading the driver: {e}"));
+    assert!(slow.wait().is_ok_and(|s| s.success()));
+    assert_eq!(parse_results(&rest), vec![(PAM_SUCCESS, 1)]);
+    assert!(parse_state(&setup.state()).scratch_codes().is_empty());
+}
+
 // --- crashes --------------------------------------------------------------
 
 /// The state before and after a login that consumes scratch code 22222222.

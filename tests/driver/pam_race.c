@@ -8,7 +8,10 @@
  *   RESULT <code> <count>
  *
  * Usage: pam_race --confdir DIR --service NAME --user USER --procs N
- *                 --answer TEXT [--rhost HOST]
+ *                 --answer TEXT [--rhost HOST] [--answer-delay-ms MS]
+ *
+ * With --answer-delay-ms the conversation prints "PROMPTED" and waits that
+ * long before it answers, like a user slow to type the code.
  *
  * With --procs 0 the authentication runs in this process, without forking,
  * so that a tracer sees exactly one login's system calls.
@@ -24,6 +27,7 @@
 #define MAX_PROCS 256
 
 static const char *answer;
+static int answer_delay_ms;
 
 static int converse(int n, const struct pam_message **msgs,
                     struct pam_response **resp, void *data) {
@@ -34,6 +38,11 @@ static int converse(int n, const struct pam_message **msgs,
     for (int i = 0; i < n; i++) {
         int style = msgs[i]->msg_style;
         if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
+            if (answer_delay_ms > 0) {
+                printf("PROMPTED\n");
+                fflush(stdout);
+                usleep((useconds_t)answer_delay_ms * 1000);
+            }
             r[i].resp = strdup(answer);
             if (!r[i].resp) {
                 free(r);
@@ -47,7 +56,8 @@ static int converse(int n, const struct pam_message **msgs,
 
 static void usage(void) {
     fprintf(stderr, "usage: pam_race --confdir DIR --service NAME --user USER"
-                    " --procs N --answer TEXT [--rhost HOST]\n");
+                    " --procs N --answer TEXT [--rhost HOST]"
+                    " [--answer-delay-ms MS]\n");
     exit(2);
 }
 
@@ -85,6 +95,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(opt, "--rhost")) rhost = val;
         else if (!strcmp(opt, "--answer")) answer = val;
         else if (!strcmp(opt, "--procs")) procs = atoi(val);
+        else if (!strcmp(opt, "--answer-delay-ms")) answer_delay_ms = atoi(val);
         else usage();
     }
     if (!confdir || !service || !user || !answer || procs < 0 || procs > MAX_PROCS)
