@@ -169,15 +169,10 @@ impl Login<'_> {
             allowed_perm: self.options.allowed_perm,
             max_size: MAX_FILE_SIZE as u64,
         };
-        let state = match read_state(path, &policy) {
-            Ok((file, state)) => {
-                // Let go of the lock before asking.
-                drop(file);
-                state
-            }
+        let answer = match peek_state(path, &policy) {
+            Ok(state) => self.ask_if_needed(&state),
             Err(problem) => return self.unusable(problem, false),
         };
-        let answer = self.ask_if_needed(&state);
         let (mut file, state) = match read_state(path, &policy) {
             Ok(read) => read,
             Err(problem) => return self.unusable(problem, true),
@@ -379,21 +374,36 @@ enum Unusable {
     Broken(String),
 }
 
+/// Reads and parses the state file without locking it, to decide what to
+/// ask; nothing is written from this reading.
+fn peek_state(path: &Path, policy: &FilePolicy) -> Result<StateFile, Unusable> {
+    let bytes = LockedSecretFile::read_unlocked(path, policy).map_err(Unusable::from)?;
+    parse_state(&bytes, path)
+}
+
 /// Opens, locks and parses the state file.
 fn read_state(path: &Path, policy: &FilePolicy) -> Result<(LockedSecretFile, StateFile), Unusable> {
-    let file = LockedSecretFile::open(path, policy).map_err(|error| {
+    let file = LockedSecretFile::open(path, policy).map_err(Unusable::from)?;
+    let state = parse_state(file.contents(), file.path())?;
+    Ok((file, state))
+}
+
+fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {
+    StateFile::parse(bytes).map_err(|error| {
+        Unusable::Broken(format!(
+            "invalid state file \"{}\": {error}",
+            path.display()
+        ))
+    })
+}
+
+impl From<SecretFileError> for Unusable {
+    fn from(error: SecretFileError) -> Self {
         if error.is_not_found() {
             Unusable::Missing(error.to_string())
         } else {
             Unusable::Broken(error.to_string())
         }
-    })?;
-    match StateFile::parse(file.contents()) {
-        Ok(state) => Ok((file, state)),
-        Err(error) => Err(Unusable::Broken(format!(
-            "invalid state file \"{}\": {error}",
-            file.path().display()
-        ))),
     }
 }
 

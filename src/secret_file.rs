@@ -219,6 +219,19 @@ impl LockedSecretFile {
         })
     }
 
+    /// Reads the state file with the same checks as [`open`](Self::open),
+    /// but without the lock: for a look at the file that changes nothing.
+    /// A replacement is an atomic rename, so the bytes are always one whole
+    /// version of the file.
+    pub fn read_unlocked(
+        path: &Path,
+        policy: &FilePolicy,
+    ) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {
+        let target = Target::resolve(path)?;
+        let (mut file, stat) = open_checked(&target.path, policy)?;
+        read_bounded(&mut file, &target.path, &stat, policy.max_size)
+    }
+
     /// The bytes read (or, after [`replace`](Self::replace), written).
     pub fn contents(&self) -> &[u8] {
         &self.contents

@@ -894,3 +894,33 @@ fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
     assert_child_passed(&output);
     Ok(())
 }
+
+#[test]
+fn read_unlocked_does_not_wait_for_the_lock_and_checks_the_same() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o400);
+    let held = LockedSecretFile::open(&path, &root_policy())?;
+    assert!(held.is_locked());
+    let (sender, receiver) = mpsc::channel();
+    let reader_path = path.clone();
+    thread::spawn(move || {
+        let _ = sender.send(LockedSecretFile::read_unlocked(
+            &reader_path,
+            &root_policy(),
+        ));
+    });
+    let bytes = receiver
+        .recv_timeout(Duration::from_secs(2))
+        .expect("an unlocked read must not wait for the lock")?;
+    assert_eq!(&bytes[..], STATE);
+    drop(held);
+
+    fs::set_permissions(&path, Permissions::from_mode(0o644))?;
+    let err = LockedSecretFile::read_unlocked(&path, &root_policy())
+        .expect_err("a world-readable file must be refused");
+    assert!(
+        matches!(err, SecretFileError::TooPermissive { .. }),
+        "{err}"
+    );
+    Ok(())
+}
