@@ -361,17 +361,32 @@ struct Target {
 }
 
 impl Target {
-    /// Resolve every symbolic link with the caller's identity.
+    /// Resolve a symbolic link at `path` with the caller's identity. Only a
+    /// link at the path itself matters: the file is replaced in the
+    /// directory of the link's target, so that the link survives; links in
+    /// the directories above lead to the same directory either way.
     fn resolve(path: &Path) -> Result<Target, SecretFileError> {
-        let resolved = std::fs::canonicalize(path).map_err(|err| match io_errno(&err) {
-            Errno::ENOENT => SecretFileError::NotFound {
-                path: path.to_owned(),
-            },
-            source => SecretFileError::Resolve {
-                path: path.to_owned(),
-                source,
-            },
-        })?;
+        let not_found = || SecretFileError::NotFound {
+            path: path.to_owned(),
+        };
+        let resolved = match lstat(path) {
+            Ok(stat) if stat.st_mode & libc::S_IFMT == libc::S_IFLNK => std::fs::canonicalize(path)
+                .map_err(|err| match io_errno(&err) {
+                    Errno::ENOENT => not_found(),
+                    source => SecretFileError::Resolve {
+                        path: path.to_owned(),
+                        source,
+                    },
+                })?,
+            Ok(_) => path.to_owned(),
+            Err(Errno::ENOENT) => return Err(not_found()),
+            Err(source) => {
+                return Err(SecretFileError::Resolve {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
         match (resolved.parent(), resolved.file_name()) {
             (Some(dir), Some(name)) => Ok(Target {
                 dir: dir.to_owned(),
