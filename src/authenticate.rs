@@ -214,9 +214,13 @@ impl Login<'_> {
         if !probe.prompt_wanted {
             return None;
         }
+        self.ask_user()
+    }
+
+    /// Asks for the code; like the reference, a second time when the first
+    /// question got no reply at all.
+    fn ask_user(&mut self) -> Option<Zeroizing<Vec<u8>>> {
         let prompt = self.options.prompt().to_owned();
-        // Like the reference, ask a second time when the first question got
-        // no reply at all.
         let answer = self
             .session
             .ask(&prompt, self.options.echo_code)
@@ -291,8 +295,7 @@ impl Login<'_> {
     /// file cannot be told from a wrong code, then refuse.
     fn refuse_after_prompt(&mut self, reason: &str) -> PamReturn {
         if self.options.settings.pass_mode != PassMode::UseFirstPass {
-            let prompt = self.options.prompt().to_owned();
-            drop(self.session.ask(&prompt, self.options.echo_code));
+            drop(self.ask_user());
         }
         self.log_refusal(reason);
         PamReturn::AuthErr

@@ -701,6 +701,22 @@ fn missing_file_without_nullok_asks_for_a_code_and_fails() {
 }
 
 #[test]
+fn missing_file_with_a_null_reply_asks_twice_and_fails() {
+    check(|| {
+        Scenario::without_file("missing file, null reply").step(
+            Step::at(
+                T0,
+                Expect::failure().messages(vec![
+                    Message::echo_off(CODE_PROMPT),
+                    Message::echo_off(CODE_PROMPT),
+                ]),
+            )
+            .answer(Answer::Null),
+        )
+    });
+}
+
+#[test]
 fn unknown_user_asks_for_a_code_and_fails() {
     check(|| {
         Scenario::without_file("unknown user")
