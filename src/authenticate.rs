@@ -4,11 +4,22 @@
 //! lock, and turn the result into a PAM return code and one log line.
 //!
 //! The user is never asked while the lock is held, so a login left waiting
-//! at the prompt cannot hold up the same user's other logins: the file is
-//! first read only to learn whether a code must be asked for (the rate
-//! limit and the grace period decide that), the lock is let go, the user is
-//! asked, and then the file is read again, verified and rewritten in one
-//! locked step.
+//! at the prompt cannot hold up the same user's other logins:
+//!
+//! 1. the file is read without the lock, to learn whether a code must be
+//!    asked for (the rate limit and the grace period decide that);
+//! 2. the user is asked;
+//! 3. the answer is verified against that reading, once it is confirmed to
+//!    be still the file's current version (or against a new reading). A
+//!    login that changes nothing ends here: its verdict rests on a whole,
+//!    current version of the file, and there is nothing to lock for;
+//! 4. a login that changes the file takes the lock, reads the file again,
+//!    verifies again if it changed since step 3, and writes the new state
+//!    before letting go of the lock.
+//!
+//! Files are reached with the user's primary group first; only when that
+//! is refused (`EACCES`) are all the user's groups looked up and the step
+//! tried again (see [`crate::privilege`]).
 //!
 //! PAM itself is reached only through the [`PamSession`] trait, which the
 //! `ffi` module implements over a real PAM handle; this module is safe code.
@@ -21,8 +32,8 @@ use nix::errno::Errno;
 use zeroize::Zeroizing;
 
 use crate::module_options::{FixedUser, ModuleOptions};
-use crate::privilege::{self, UserAccount};
-use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError};
+use crate::privilege::{self, FsIdentity, UserAccount};
+use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError, Snapshot};
 use crate::secret_path;
 use crate::state_file::{MAX_FILE_SIZE, StateFile};
 use crate::syslog::{Logger, Severity};
@@ -108,14 +119,25 @@ impl Login<'_> {
             Ok(path) => path,
             Err(reason) => return self.refuse_after_prompt(&reason),
         };
-        let identity = match privilege::become_user(&account) {
+        let mut identity = match privilege::become_user(&account) {
             Ok(identity) => identity,
             Err(error) => {
                 self.log_refusal(&format!("cannot act as the file's owner: {error}"));
                 return PamReturn::AuthErr;
             }
         };
-        let result = self.with_state_file(&path, account.uid);
+        let policy = FilePolicy {
+            owner_uid: account.uid,
+            strict_owner: !self.options.no_strict_owner,
+            allowed_perm: self.options.allowed_perm,
+            max_size: MAX_FILE_SIZE as u64,
+        };
+        let result = StateFileAccess {
+            path: &path,
+            policy,
+            identity: &mut identity,
+        }
+        .run(self);
         if let Err(error) = identity.restore() {
             // Dropping the error aborts the process: it must not go on with
             // the user's identity. Log the reason first.
@@ -158,28 +180,6 @@ impl Login<'_> {
         };
         secret_path::expand(&self.options.secret_spec, &self.user, home.as_deref())
             .map_err(|error| error.to_string())
-    }
-
-    /// Reads the state file, asks the user, then verifies and rewrites the
-    /// file under the lock; runs with the owner's file-system identity.
-    fn with_state_file(&mut self, path: &Path, owner_uid: u32) -> PamReturn {
-        let policy = FilePolicy {
-            owner_uid,
-            strict_owner: !self.options.no_strict_owner,
-            allowed_perm: self.options.allowed_perm,
-            max_size: MAX_FILE_SIZE as u64,
-        };
-        let answer = match peek_state(path, &policy) {
-            Ok(state) => self.ask_if_needed(&state),
-            Err(problem) => return self.unusable(problem, false),
-        };
-        let (mut file, state) = match read_state(path, &policy) {
-            Ok(read) => read,
-            Err(problem) => return self.unusable(problem, true),
-        };
-        self.debug(&format!("state file \"{}\" read", file.path().display()));
-        let outcome = self.verify(&state, answer);
-        self.finish(&mut file, outcome)
     }
 
     /// A state file that cannot be used. With `nullok` a missing file lets
@@ -253,24 +253,24 @@ impl Login<'_> {
         verifier::authenticate(state, &self.options.settings, &self.context(), &mut answers)
     }
 
-    /// Writes the new state, hands on the password and reports the verdict.
-    fn finish(&mut self, file: &mut LockedSecretFile, outcome: Outcome) -> PamReturn {
-        for note in &outcome.notes {
-            self.log_note(*note);
+    /// The new state could not be written: refused, unless `allow_readonly`
+    /// lets the verdict stand (`None`).
+    fn write_failed(&mut self, error: &SecretFileError) -> Option<PamReturn> {
+        self.report_write_failure(error);
+        if !self.options.allow_readonly {
+            self.log_refusal(&format!("the state file could not be updated: {error}"));
+            return Some(PamReturn::AuthErr);
         }
-        if let Some(new_state) = &outcome.new_state {
-            if let Err(error) = file.replace(&new_state.to_bytes()) {
-                self.report_write_failure(&error);
-                if !self.options.allow_readonly {
-                    self.log_refusal(&format!("the state file could not be updated: {error}"));
-                    return PamReturn::AuthErr;
-                }
-                self.logger.log(
-                    Severity::Warning,
-                    &format!("state file not updated (allow_readonly): {error}"),
-                );
-            }
-        }
+        self.logger.log(
+            Severity::Warning,
+            &format!("state file not updated (allow_readonly): {error}"),
+        );
+        None
+    }
+
+    /// Hands on the password and reports the verdict; the new state, if
+    /// any, has been dealt with.
+    fn conclude(&mut self, outcome: Outcome) -> PamReturn {
         let verdict = outcome.verdict;
         if let (Ok(_), Some(password)) = (&verdict, &outcome.forwarded_password) {
             if !self.session.set_authtok(password) {
@@ -340,6 +340,12 @@ impl Login<'_> {
         );
     }
 
+    fn log_notes(&self, outcome: &Outcome) {
+        for note in &outcome.notes {
+            self.log_note(*note);
+        }
+    }
+
     fn log_note(&self, note: Note) {
         let (severity, text) = match note {
             Note::DummyPassword => (
@@ -370,25 +376,139 @@ impl Login<'_> {
     }
 }
 
+/// The state file of one login, reached with the owner's file-system
+/// identity: the steps listed in the module documentation.
+struct StateFileAccess<'a> {
+    path: &'a Path,
+    policy: FilePolicy,
+    identity: &'a mut FsIdentity,
+}
+
+impl StateFileAccess<'_> {
+    fn run(mut self, login: &mut Login<'_>) -> PamReturn {
+        let (snapshot, state) = match self.read_snapshot(login) {
+            Ok(read) => read,
+            Err(problem) => return login.unusable(problem, false),
+        };
+        let answer = login.ask_if_needed(&state);
+        let (snapshot, state) = if snapshot.is_current(self.path) {
+            (snapshot, state)
+        } else {
+            login.debug("state file changed while the user was asked; reading it again");
+            match self.read_snapshot(login) {
+                Ok(read) => read,
+                Err(problem) => return login.unusable(problem, true),
+            }
+        };
+        login.debug(&format!(
+            "state file \"{}\" read",
+            snapshot.path().display()
+        ));
+        let outcome = login.verify(&state, answer.clone());
+        if outcome.new_state.is_none() {
+            login.log_notes(&outcome);
+            return login.conclude(outcome);
+        }
+        self.update(login, &snapshot, outcome, answer)
+    }
+
+    fn read_snapshot(&mut self, login: &Login<'_>) -> Result<(Snapshot, StateFile), Unusable> {
+        let snapshot = self.with_all_groups_on_denial(login, Snapshot::read)?;
+        let state = parse_state(snapshot.contents(), snapshot.path())?;
+        Ok((snapshot, state))
+    }
+
+    /// Step 4: lock, verify again if the file changed since `snapshot`, and
+    /// write. The `outcome` verified against `snapshot` stands when the
+    /// locked file holds the same bytes: the verifier depends on nothing else.
+    fn update(
+        &mut self,
+        login: &mut Login<'_>,
+        snapshot: &Snapshot,
+        outcome: Outcome,
+        answer: Option<Zeroizing<Vec<u8>>>,
+    ) -> PamReturn {
+        let mut unchanged_outcome = Some(outcome);
+        loop {
+            let mut file = match self.open_for_update(login) {
+                Ok(file) => file,
+                Err(error) => return login.unusable(error.into(), true),
+            };
+            let outcome = match unchanged_outcome.take() {
+                Some(outcome) if file.contents() == snapshot.contents() => outcome,
+                _ => match parse_state(file.contents(), file.path()) {
+                    Ok(state) => login.verify(&state, answer.clone()),
+                    Err(problem) => return login.unusable(problem, true),
+                },
+            };
+            let Some(new_state) = &outcome.new_state else {
+                login.log_notes(&outcome);
+                return login.conclude(outcome);
+            };
+            match file.replace(&new_state.to_bytes()) {
+                // Nothing was written: try once more with all the groups.
+                Err(error) if is_denied(&error) && self.add_groups(login) => continue,
+                Err(error) => {
+                    login.log_notes(&outcome);
+                    if let Some(refused) = login.write_failed(&error) {
+                        return refused;
+                    }
+                }
+                Ok(()) => login.log_notes(&outcome),
+            }
+            return login.conclude(outcome);
+        }
+    }
+
+    /// Opens and locks the file; where no lock can be had (a read-only
+    /// directory, a file system without locks), reads it without one, as
+    /// the reference module always does, rather than lock the user out.
+    fn open_for_update(&mut self, login: &Login<'_>) -> Result<LockedSecretFile, SecretFileError> {
+        match self.with_all_groups_on_denial(login, LockedSecretFile::open) {
+            Err(error) if error.is_lock_unavailable() => {
+                login.debug(&format!("{error}; going on without the lock"));
+                LockedSecretFile::open_without_lock(self.path, &self.policy)
+            }
+            other => other,
+        }
+    }
+
+    /// Runs `step`; when it is refused with `EACCES`, adds the user's
+    /// supplementary groups and runs it once more.
+    fn with_all_groups_on_denial<T>(
+        &mut self,
+        login: &Login<'_>,
+        step: impl Fn(&Path, &FilePolicy) -> Result<T, SecretFileError>,
+    ) -> Result<T, SecretFileError> {
+        match step(self.path, &self.policy) {
+            Err(error) if is_denied(&error) && self.add_groups(login) => {
+                step(self.path, &self.policy)
+            }
+            other => other,
+        }
+    }
+
+    /// Adds the user's supplementary groups; whether any were added.
+    fn add_groups(&mut self, login: &Login<'_>) -> bool {
+        match self.identity.add_supplementary_groups() {
+            Ok(added) => added,
+            Err(error) => {
+                login.logger.log(Severity::Error, &error.to_string());
+                false
+            }
+        }
+    }
+}
+
+fn is_denied(error: &SecretFileError) -> bool {
+    error.errno() == Some(Errno::EACCES)
+}
+
 /// Why the state file could not be used.
 enum Unusable {
     /// There is no file; `nullok` turns this into `PAM_IGNORE`.
     Missing(String),
     Broken(String),
-}
-
-/// Reads and parses the state file without locking it, to decide what to
-/// ask; nothing is written from this reading.
-fn peek_state(path: &Path, policy: &FilePolicy) -> Result<StateFile, Unusable> {
-    let bytes = LockedSecretFile::read_unlocked(path, policy).map_err(Unusable::from)?;
-    parse_state(&bytes, path)
-}
-
-/// Opens, locks and parses the state file.
-fn read_state(path: &Path, policy: &FilePolicy) -> Result<(LockedSecretFile, StateFile), Unusable> {
-    let file = LockedSecretFile::open(path, policy).map_err(Unusable::from)?;
-    let state = parse_state(file.contents(), file.path())?;
-    Ok((file, state))
 }
 
 fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {

@@ -3,9 +3,13 @@
 //! The state file lives in the user's home, which may be on NFS with root
 //! squashing, so it has to be read and written with the user's identity.
 //! [`become_user`] switches the calling thread's fsuid and fsgid and, when
-//! the process runs as root, the supplementary groups (so that homes reached
-//! only through group permissions work too). The returned [`FsIdentity`]
-//! puts everything back when it is dropped or [`FsIdentity::restore`]d.
+//! the process runs as root, sets the supplementary groups to the user's
+//! primary group alone. Looking up all of a user's groups asks every NSS
+//! source and costs more than the rest of a login, so it is done only when
+//! access is refused: [`FsIdentity::add_supplementary_groups`] adds them, so
+//! that homes reached only through group permissions work too. The returned
+//! [`FsIdentity`] puts everything back when it is dropped or
+//! [`FsIdentity::restore`]d.
 //!
 //! fsuid and fsgid are per thread, but glibc applies `setgroups` to every
 //! thread of the process; identity switches are therefore serialised
@@ -110,6 +114,13 @@ static IDENTITY_SWITCH: Mutex<()> = Mutex::new(());
 #[must_use = "dropping the identity switches back at once"]
 pub struct FsIdentity {
     account_uid: u32,
+    account_gid: u32,
+    /// For `getgrouplist`; checked when switching, so that a name that
+    /// cannot be looked up is refused before anything changes.
+    account_name: CString,
+    /// Whether the supplementary groups are all of the account's, not just
+    /// its primary group.
+    all_groups: bool,
     previous_fsuid: Option<Uid>,
     previous_fsgid: Option<Gid>,
     previous_groups: Option<Vec<Gid>>,
@@ -120,15 +131,23 @@ pub struct FsIdentity {
 
 /// Switch the calling thread's file-system identity to `account`'s.
 ///
-/// As root, the supplementary groups become the account's (from
-/// `getgrouplist`); otherwise they are left alone, and switching to any uid
-/// but the process's own fails with [`PrivilegeError::SwitchUid`].
+/// As root, the supplementary groups become the account's primary group
+/// alone (see [`FsIdentity::add_supplementary_groups`]); otherwise they are
+/// left alone, and switching to any uid but the process's own fails with
+/// [`PrivilegeError::SwitchUid`].
 ///
 /// Switches are serialised process-wide: calling this again on the same
 /// thread while the returned [`FsIdentity`] lives deadlocks.
 pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> {
+    let account_name =
+        CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
+            name: account.name.clone(),
+        })?;
     let mut identity = FsIdentity {
         account_uid: account.uid,
+        account_gid: account.gid,
+        account_name,
+        all_groups: false,
         previous_fsuid: None,
         previous_fsgid: None,
         previous_groups: None,
@@ -138,7 +157,9 @@ pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> 
     };
     // On an early return, dropping `identity` undoes the parts already done.
     if geteuid().is_root() {
-        identity.previous_groups = Some(switch_groups(account)?);
+        let previous = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
+        identity.set_groups(&[Gid::from_raw(account.gid)])?;
+        identity.previous_groups = Some(previous);
     }
     // The uid first, so that a process that is not root learns that it
     // cannot act as someone else from the uid, not from the group.
@@ -148,6 +169,34 @@ pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> 
 }
 
 impl FsIdentity {
+    /// Add all the account's supplementary groups (from `getgrouplist`) to
+    /// its primary group, for an access the primary group alone was refused.
+    ///
+    /// Returns whether anything was added: `false` when the groups are
+    /// already complete, or when the process is not root and so never
+    /// switched them.
+    pub fn add_supplementary_groups(&mut self) -> Result<bool, PrivilegeError> {
+        if self.all_groups || self.previous_groups.is_none() {
+            return Ok(false);
+        }
+        let groups = getgrouplist(&self.account_name, Gid::from_raw(self.account_gid)).map_err(
+            |source| PrivilegeError::GroupList {
+                name: self.account_name.to_string_lossy().into_owned(),
+                source,
+            },
+        )?;
+        self.set_groups(&groups)?;
+        self.all_groups = true;
+        Ok(true)
+    }
+
+    fn set_groups(&self, groups: &[Gid]) -> Result<(), PrivilegeError> {
+        setgroups(groups).map_err(|source| PrivilegeError::SetGroups {
+            name: self.account_name.to_string_lossy().into_owned(),
+            source,
+        })
+    }
+
     /// Switch back to the identity the thread had before [`become_user`].
     ///
     /// On failure the returned [`PrivilegeError::RestoreFailed`] aborts the
@@ -217,26 +266,6 @@ impl Drop for RestoreFailure {
     fn drop(&mut self) {
         abort_with_identity_stuck(&self.message);
     }
-}
-
-/// Set the supplementary groups to `account`'s; returns the previous ones.
-fn switch_groups(account: &UserAccount) -> Result<Vec<Gid>, PrivilegeError> {
-    let name =
-        CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
-            name: account.name.clone(),
-        })?;
-    let groups = getgrouplist(&name, Gid::from_raw(account.gid)).map_err(|source| {
-        PrivilegeError::GroupList {
-            name: account.name.clone(),
-            source,
-        }
-    })?;
-    let previous = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
-    setgroups(&groups).map_err(|source| PrivilegeError::SetGroups {
-        name: account.name.clone(),
-        source,
-    })?;
-    Ok(previous)
 }
 
 /// Set the fsuid; returns the previous one.

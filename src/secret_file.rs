@@ -1,9 +1,15 @@
 //! Reading, locking and atomically replacing the per-user state file.
 //!
-//! [`LockedSecretFile::open`] runs with the caller's current file-system
-//! identity (the PAM glue switches to the user first, see
-//! [`crate::privilege`]), so a symbolic link at the path reaches nothing the
-//! user could not read. It:
+//! Everything here runs with the caller's current file-system identity (the
+//! PAM glue switches to the user first, see [`crate::privilege`]), so a
+//! symbolic link at the path reaches nothing the user could not read.
+//!
+//! [`Snapshot::read`] reads one version of the file without a lock, for
+//! deciding what to ask and for logins that change nothing; a replacement
+//! is always an atomic rename, so it sees one whole version, and
+//! [`Snapshot::is_current`] tells whether that version is still the file.
+//!
+//! [`LockedSecretFile::open`], for a login that will write:
 //!
 //! 1. resolves the path to its final target, so that a replacement is
 //!    written next to the target and a link at the path survives;
@@ -15,6 +21,9 @@
 //!    opening a device;
 //! 4. reads the whole file and checks that the inode read is still the one
 //!    at the path.
+//!
+//! Where no lock can be had ([`SecretFileError::is_lock_unavailable`]),
+//! [`LockedSecretFile::open_without_lock`] does the same without step 2.
 //!
 //! [`LockedSecretFile::replace`] writes a temporary file with the original's
 //! mode, owner, group and SELinux label in the same directory, syncs it,
@@ -162,6 +171,22 @@ impl SecretFileError {
         matches!(self, SecretFileError::NotFound { .. })
     }
 
+    /// True when no lock can be had here: the caller may not create or
+    /// write the lock file (a read-only directory or file system, where no
+    /// replacement is possible either) or the file system offers no locks.
+    pub fn is_lock_unavailable(&self) -> bool {
+        matches!(
+            self,
+            SecretFileError::LockFile {
+                source: Errno::EROFS | Errno::EACCES | Errno::EPERM,
+                ..
+            } | SecretFileError::Lock {
+                source: Errno::ENOLCK,
+                ..
+            }
+        )
+    }
+
     /// The system error behind this one; `None` for policy refusals.
     pub fn errno(&self) -> Option<Errno> {
         use SecretFileError as E;
@@ -197,17 +222,37 @@ pub struct LockedSecretFile {
     /// Its status when opened, to detect changes behind the lock's back.
     stat: FileStat,
     contents: Zeroizing<Vec<u8>>,
-    /// Holds the OFD lock; `None` when no lock file could be made.
+    /// Holds the OFD lock; `None` after [`LockedSecretFile::open_without_lock`].
     lock: Option<File>,
 }
 
 impl LockedSecretFile {
-    /// Open, lock, check and read the state file at `path`, with the
-    /// caller's current file-system identity.
+    /// Open, lock, check and read the state file at `path`.
     pub fn open(path: &Path, policy: &FilePolicy) -> Result<LockedSecretFile, SecretFileError> {
-        let target = Target::resolve(path)?;
+        let (target, before) = Target::resolve(path)?;
         let lock = lock_companion(&target)?;
-        let (mut file, stat) = open_checked(&target.path, policy)?;
+        Self::read_checked(target, &before, policy, Some(lock))
+    }
+
+    /// Like [`open`](Self::open) but without the lock, for where none can be
+    /// had ([`SecretFileError::is_lock_unavailable`]), as the reference
+    /// module always reads. A replacement still refuses a file changed since
+    /// it was read.
+    pub fn open_without_lock(
+        path: &Path,
+        policy: &FilePolicy,
+    ) -> Result<LockedSecretFile, SecretFileError> {
+        let (target, before) = Target::resolve(path)?;
+        Self::read_checked(target, &before, policy, None)
+    }
+
+    fn read_checked(
+        target: Target,
+        before: &FileStat,
+        policy: &FilePolicy,
+        lock: Option<File>,
+    ) -> Result<LockedSecretFile, SecretFileError> {
+        let (mut file, stat) = open_checked(&target.path, before, policy)?;
         let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
         ensure_same_inode(&target.path, &stat)?;
         Ok(LockedSecretFile {
@@ -217,19 +262,6 @@ impl LockedSecretFile {
             contents,
             lock,
         })
-    }
-
-    /// Reads the state file with the same checks as [`open`](Self::open),
-    /// but without the lock: for a look at the file that changes nothing.
-    /// A replacement is an atomic rename, so the bytes are always one whole
-    /// version of the file.
-    pub fn read_unlocked(
-        path: &Path,
-        policy: &FilePolicy,
-    ) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {
-        let target = Target::resolve(path)?;
-        let (mut file, stat) = open_checked(&target.path, policy)?;
-        read_bounded(&mut file, &target.path, &stat, policy.max_size)
     }
 
     /// The bytes read (or, after [`replace`](Self::replace), written).
@@ -243,11 +275,7 @@ impl LockedSecretFile {
         &self.target.path
     }
 
-    /// False when the lock file could not be opened for writing (read-only
-    /// directory or file system, or a lock file the caller may not write) or
-    /// the file system has no lock service (ENOLCK). The file was then read
-    /// without a lock; a replacement still refuses a file changed since it
-    /// was read, and in a read-only directory it fails.
+    /// False after [`open_without_lock`](Self::open_without_lock).
     pub fn is_locked(&self) -> bool {
         self.lock.is_some()
     }
@@ -353,6 +381,59 @@ impl std::fmt::Debug for LockedSecretFile {
     }
 }
 
+/// One version of the state file, read with the checks of
+/// [`LockedSecretFile::open`] but without the lock.
+pub struct Snapshot {
+    target: Target,
+    stat: FileStat,
+    contents: Zeroizing<Vec<u8>>,
+}
+
+impl Snapshot {
+    /// Read the state file at `path` without taking the lock.
+    pub fn read(path: &Path, policy: &FilePolicy) -> Result<Snapshot, SecretFileError> {
+        let (target, before) = Target::resolve(path)?;
+        let (mut file, stat) = open_checked(&target.path, &before, policy)?;
+        let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
+        Ok(Snapshot {
+            target,
+            stat,
+            contents,
+        })
+    }
+
+    /// The bytes read.
+    pub fn contents(&self) -> &[u8] {
+        &self.contents
+    }
+
+    /// The resolved target path.
+    pub fn path(&self) -> &Path {
+        &self.target.path
+    }
+
+    /// Whether `path` still leads to this very version of the file: the
+    /// same target, inode, size, modification and status-change times.
+    /// Any doubt (an error) counts as changed.
+    pub fn is_current(&self, path: &Path) -> bool {
+        Target::resolve(path).is_ok_and(|(target, now)| {
+            target.path == self.target.path
+                && same_version(&now, &self.stat)
+                && (now.st_ctime, now.st_ctime_nsec)
+                    == (self.stat.st_ctime, self.stat.st_ctime_nsec)
+        })
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("path", &self.target.path)
+            .field("len", &self.contents.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The real file behind the caller's path, split into directory and name.
 struct Target {
     path: PathBuf,
@@ -361,38 +442,39 @@ struct Target {
 }
 
 impl Target {
-    /// Resolve a symbolic link at `path` with the caller's identity. Only a
-    /// link at the path itself matters: the file is replaced in the
-    /// directory of the link's target, so that the link survives; links in
-    /// the directories above lead to the same directory either way.
-    fn resolve(path: &Path) -> Result<Target, SecretFileError> {
-        let not_found = || SecretFileError::NotFound {
-            path: path.to_owned(),
+    /// Resolve a symbolic link at `path` with the caller's identity; returns
+    /// the target and its `lstat`. Only a link at the path itself matters:
+    /// the file is replaced in the directory of the link's target, so that
+    /// the link survives; links in the directories above lead to the same
+    /// directory either way.
+    fn resolve(path: &Path) -> Result<(Target, FileStat), SecretFileError> {
+        let resolve_error = |source| match source {
+            Errno::ENOENT => SecretFileError::NotFound {
+                path: path.to_owned(),
+            },
+            source => SecretFileError::Resolve {
+                path: path.to_owned(),
+                source,
+            },
         };
-        let resolved = match lstat(path) {
-            Ok(stat) if stat.st_mode & libc::S_IFMT == libc::S_IFLNK => std::fs::canonicalize(path)
-                .map_err(|err| match io_errno(&err) {
-                    Errno::ENOENT => not_found(),
-                    source => SecretFileError::Resolve {
-                        path: path.to_owned(),
-                        source,
-                    },
-                })?,
-            Ok(_) => path.to_owned(),
-            Err(Errno::ENOENT) => return Err(not_found()),
-            Err(source) => {
-                return Err(SecretFileError::Resolve {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
+        let stat = lstat(path).map_err(resolve_error)?;
+        let (resolved, stat) = if stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            let resolved =
+                std::fs::canonicalize(path).map_err(|err| resolve_error(io_errno(&err)))?;
+            let stat = lstat(&resolved).map_err(resolve_error)?;
+            (resolved, stat)
+        } else {
+            (path.to_owned(), stat)
         };
         match (resolved.parent(), resolved.file_name()) {
-            (Some(dir), Some(name)) => Ok(Target {
-                dir: dir.to_owned(),
-                name: name.to_owned(),
-                path: resolved.clone(),
-            }),
+            (Some(dir), Some(name)) => Ok((
+                Target {
+                    dir: dir.to_owned(),
+                    name: name.to_owned(),
+                    path: resolved.clone(),
+                },
+                stat,
+            )),
             _ => Err(SecretFileError::NotRegularFile {
                 path: resolved,
                 kind: "directory",
@@ -408,12 +490,7 @@ impl Target {
 }
 
 /// Open `<target>.lock` (creating it if needed) and lock it exclusively.
-///
-/// `Ok(None)` when the caller may not create or write the lock file (in a
-/// read-only directory no replacement is possible anyway) or the file
-/// system offers no locks (ENOLCK): reading then goes ahead unlocked, as the
-/// reference module always does, rather than locking the user out.
-fn lock_companion(target: &Target) -> Result<Option<File>, SecretFileError> {
+fn lock_companion(target: &Target) -> Result<File, SecretFileError> {
     let path = target.lock_path();
     let flags = OFlag::O_RDWR
         | OFlag::O_CREAT
@@ -423,7 +500,6 @@ fn lock_companion(target: &Target) -> Result<Option<File>, SecretFileError> {
         | OFlag::O_CLOEXEC;
     let file = match open(&path, flags, Mode::S_IRUSR | Mode::S_IWUSR) {
         Ok(fd) => File::from(fd),
-        Err(Errno::EROFS | Errno::EACCES | Errno::EPERM) => return Ok(None),
         Err(source) => return Err(SecretFileError::LockFile { path, source }),
     };
     let stat = fstat(&file).map_err(|source| SecretFileError::Stat {
@@ -433,14 +509,8 @@ fn lock_companion(target: &Target) -> Result<Option<File>, SecretFileError> {
     if let Some(kind) = special_file_kind(stat.st_mode) {
         return Err(SecretFileError::LockFileNotRegular { path, kind });
     }
-    match acquire_lock(&file, &path) {
-        Ok(()) => Ok(Some(file)),
-        Err(SecretFileError::Lock {
-            source: Errno::ENOLCK,
-            ..
-        }) => Ok(None),
-        Err(err) => Err(err),
-    }
+    acquire_lock(&file, &path)?;
+    Ok(file)
 }
 
 /// Take an exclusive OFD lock on the whole of `file`, retrying for up to
@@ -478,20 +548,16 @@ fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
     }
 }
 
-/// Open the state file read-only and check it against `policy`.
-fn open_checked(path: &Path, policy: &FilePolicy) -> Result<(File, FileStat), SecretFileError> {
+/// Open the state file read-only and check it against `policy`; `before`
+/// is its `lstat` from [`Target::resolve`].
+fn open_checked(
+    path: &Path,
+    before: &FileStat,
+    policy: &FilePolicy,
+) -> Result<(File, FileStat), SecretFileError> {
     // Refuse special files before opening them: opening a device can have
     // side effects. The fstat below is the check that counts.
-    let before = lstat(path).map_err(|source| match source {
-        Errno::ENOENT => SecretFileError::NotFound {
-            path: path.to_owned(),
-        },
-        source => SecretFileError::Stat {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
-    check_file_type(path, &before)?;
+    check_file_type(path, before)?;
     let flags = OFlag::O_RDONLY
         | OFlag::O_NOFOLLOW
         | OFlag::O_NONBLOCK

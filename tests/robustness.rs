@@ -19,7 +19,9 @@ use common::codes;
 use common::driver::{auth_line, faketime_value, write_service};
 use common::module::{OursStatus, ours_status};
 use common::requirements::{LIBFAKETIME, find_program, harness, unavailable};
-use common::system::{Account, FileState, Workspace, listing, test_user, write_file};
+use common::system::{
+    Account, FileState, Workspace, group_id, listing, set_mode, set_owner, test_user, write_file,
+};
 use pam_rust_totp::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
@@ -313,29 +315,56 @@ fn hotp_counter_advances_once_per_accepted_code() {
     });
 }
 
+/// A login that answers `answer` only after `delay`, started and waited
+/// for until it sits at the prompt.
+struct SlowLogin {
+    child: std::process::Child,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl SlowLogin {
+    fn start(setup: &Setup, answer: &str, delay: Duration) -> Self {
+        use std::io::BufRead as _;
+        let mut command = setup.race_command(0, answer, None);
+        command
+            .arg("--answer-delay-ms")
+            .arg(delay.as_millis().to_string());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the driver: {e}"));
+        let mut output = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        output
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("reading the driver: {e}"));
+        assert_eq!(
+            line, "PROMPTED\n",
+            "the slow login never reached the prompt"
+        );
+        SlowLogin { child, output }
+    }
+
+    /// The PAM result once the login has answered.
+    fn result(mut self) -> i32 {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.output, &mut rest)
+            .unwrap_or_else(|e| panic!("reading the driver: {e}"));
+        assert!(self.child.wait().is_ok_and(|s| s.success()));
+        match parse_results(&rest).as_slice() {
+            [(code, 1)] => *code,
+            other => panic!("unexpected results {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_login_waiting_at_the_prompt_does_not_hold_up_another() {
-    use std::io::{BufRead, BufReader};
     let Some(setup) = Setup::new("rt-slow-prompt", "rt_alice", &[]) else {
         return;
     };
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));
     let slow_answer = Duration::from_secs(4);
-    let mut slow = setup.race_command(0, "11111111", None);
-    slow.arg("--answer-delay-ms")
-        .arg(slow_answer.as_millis().to_string());
-    let mut slow = slow
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting the driver: {e}"));
-    let mut slow_output = BufReader::new(slow.stdout.take().expect("piped stdout"));
-    let mut line = String::new();
-    slow_output
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("reading the driver: {e}"));
-    assert_eq!(
-        line, "PROMPTED\n",
-        "the slow login never reached the prompt"
-    );
+    let slow = SlowLogin::start(&setup, "11111111", slow_answer);
 
     // While the first login sits at its prompt, a second one goes through.
     let started = Instant::now();
@@ -346,11 +375,93 @@ fn a_login_waiting_at_the_prompt_does_not_hold_up_another() {
         "the second login waited {waited:?} for the one at the prompt"
     );
 
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut slow_output, &mut rest)
-        .unwrap_or_else(|e| panic!("reading the driver: {e}"));
-    assert!(slow.wait().is_ok_and(|s| s.success()));
-    assert_eq!(parse_results(&rest), vec![(PAM_SUCCESS, 1)]);
+    assert_eq!(slow.result(), PAM_SUCCESS);
+    assert!(parse_state(&setup.state()).scratch_codes().is_empty());
+}
+
+/// The code is checked against the file as it is when the user answers,
+/// not as it was when the prompt was shown, also when nothing is written.
+#[test]
+fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
+    const OTHER_SECRET: &str = "JBSWY3DPEHPK3PXP";
+    let Some(setup) = Setup::new("rt-replaced-at-prompt", "rt_alice", &[]) else {
+        return;
+    };
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_secs()
+    };
+    let delay = Duration::from_secs(1);
+    for (replacement, expected) in [
+        // Re-enrolled with another secret: the old code no longer counts.
+        (format!("{OTHER_SECRET}\n\" TOTP_AUTH\n"), PAM_AUTH_ERR),
+        // Same secret, other scratch codes: the code still counts.
+        (format!("{SECRET}\n\" TOTP_AUTH\n33333333\n"), PAM_SUCCESS),
+    ] {
+        setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n"));
+        let code = codes::totp(SECRET, now(), 30);
+        let slow = SlowLogin::start(&setup, &code, delay);
+        // Replaced as every writer does: a new file renamed over the old.
+        let staged = setup.dir.join("staged");
+        write_file(
+            &staged,
+            replacement.as_bytes(),
+            setup.user.uid,
+            setup.user.gid,
+            0o400,
+        );
+        fs::rename(&staged, &setup.file).unwrap_or_else(|e| panic!("renaming: {e}"));
+        assert_eq!(
+            slow.result(),
+            expected,
+            "after replacing it with {replacement:?}"
+        );
+        assert_eq!(setup.state(), replacement, "nothing to write");
+    }
+}
+
+/// A login that changes nothing does not take the lock; one that writes
+/// waits for it.
+#[test]
+fn only_logins_that_change_the_file_wait_for_the_lock() {
+    use pam_rust_totp::secret_file::{FilePolicy, LockedSecretFile};
+    let Some(setup) = Setup::new("rt-lock-holder", "rt_alice", &[]) else {
+        return;
+    };
+    setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n"));
+    let lock_file = setup.dir.join("secret.lock");
+    write_file(&lock_file, b"", setup.user.uid, setup.user.gid, 0o600);
+    let held = LockedSecretFile::open(&setup.file, &FilePolicy::new(setup.user.uid))
+        .unwrap_or_else(|e| panic!("taking the lock: {e}"));
+    assert!(held.is_locked());
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let started = Instant::now();
+    assert_eq!(setup.login(&codes::totp(SECRET, now, 30)), PAM_SUCCESS);
+    let read_only = started.elapsed();
+    assert!(
+        read_only < Duration::from_secs(2),
+        "a login that writes nothing waited {read_only:?} for the lock"
+    );
+
+    let hold_for = Duration::from_millis(1500);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(hold_for);
+        drop(held);
+    });
+    let started = Instant::now();
+    assert_eq!(setup.login("11111111"), PAM_SUCCESS);
+    let writing = started.elapsed();
+    release.join().expect("releasing the lock");
+    assert!(
+        writing >= hold_for,
+        "a login that consumes a scratch code went ahead after {writing:?} without the lock"
+    );
     assert!(parse_state(&setup.state()).scratch_codes().is_empty());
 }
 
@@ -819,4 +930,55 @@ fn secret_path_into_another_home_is_refused() {
         lines.iter().any(|l| l.contains("Refused rt_alice")),
         "no refusal logged: {lines:?}"
     );
+}
+
+/// A state directory the user reaches only through a supplementary group
+/// (as on NFS with root squashing, or a shared `secret=` directory): the
+/// primary group is refused, so the module adds the user's other groups,
+/// and both a login that only reads and one that rewrites the file work.
+#[test]
+fn a_directory_open_only_to_a_supplementary_group_works() {
+    const GROUP: &str = "rt_totp_share";
+    let Some(setup) = Setup::new("rt-group-dir", "rt_grouped", &[]) else {
+        return;
+    };
+    for command in [
+        vec!["groupadd", "--force", "--system", GROUP],
+        vec!["usermod", "--append", "--groups", GROUP, "rt_grouped"],
+    ] {
+        let status = Command::new(command[0])
+            .args(&command[1..])
+            .status()
+            .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+        assert!(status.success(), "{command:?}: {status}");
+    }
+    set_owner(&setup.dir, 0, group_id(GROUP));
+    set_mode(&setup.dir, 0o770);
+    setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    assert_eq!(setup.login(&codes::totp(SECRET, now, 30)), PAM_SUCCESS);
+    assert_eq!(setup.login("11111111"), PAM_SUCCESS);
+    assert_eq!(
+        parse_state(&setup.state()).scratch_codes(),
+        vec![22_222_222]
+    );
+    assert!(setup.leftovers().is_empty());
+
+    // Open to all, writable only by the group, the lock file there already:
+    // only the replacement is refused to the primary group.
+    set_mode(&setup.dir, 0o775);
+    assert!(setup.dir.join("secret.lock").is_file());
+    assert_eq!(setup.login("22222222"), PAM_SUCCESS);
+    assert!(parse_state(&setup.state()).scratch_codes().is_empty());
+    assert!(setup.leftovers().is_empty());
+
+    // Without the group the directory is closed: the login is refused.
+    set_owner(&setup.dir, 0, 0);
+    set_mode(&setup.dir, 0o770);
+    setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n33333333\n"));
+    assert_eq!(setup.login("33333333"), PAM_AUTH_ERR);
 }

@@ -22,7 +22,9 @@ use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid};
 use pam_rust_totp::privilege::{
     PrivilegeError, UserAccount, become_user, current_fsuid, lookup_user_by_name,
 };
-use pam_rust_totp::secret_file::{FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError};
+use pam_rust_totp::secret_file::{
+    FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError, Snapshot,
+};
 use tempfile::TempDir;
 use xattr::FileExt as _;
 
@@ -455,7 +457,7 @@ fn a_symlink_to_a_file_the_user_cannot_read_is_refused() -> TestResult {
         ..FilePolicy::new(user.account.uid)
     };
     let identity = become_user(&user.account)?;
-    let result = LockedSecretFile::open(&link, &policy);
+    let result = Snapshot::read(&link, &policy).map(|_| ());
     identity.restore()?;
 
     let err = result.expect_err("the user cannot read root's file");
@@ -463,6 +465,7 @@ fn a_symlink_to_a_file_the_user_cannot_read_is_refused() -> TestResult {
     assert_eq!(err.errno(), Some(Errno::EACCES));
     assert!(!err.is_not_found());
     // Root, by contrast, may read it: the refusal came from the identity.
+    assert_eq!(Snapshot::read(&link, &policy)?.contents(), STATE);
     assert_eq!(LockedSecretFile::open(&link, &policy)?.contents(), STATE);
     Ok(())
 }
@@ -632,7 +635,7 @@ fn replace_refuses_a_file_changed_behind_the_lock() -> TestResult {
 }
 
 #[test]
-fn a_read_only_directory_is_read_without_a_lock_and_replace_fails() -> TestResult {
+fn a_read_only_directory_has_no_lock_and_replace_fails() -> TestResult {
     let _switching = identity_switch();
     let user = test_user();
     let home = scratch();
@@ -641,14 +644,18 @@ fn a_read_only_directory_is_read_without_a_lock_and_replace_fails() -> TestResul
     chown(home.path(), Some(user.account.uid), Some(user.account.gid))?;
     set_mode(home.path(), 0o555);
 
+    let policy = FilePolicy::new(user.account.uid);
     let identity = become_user(&user.account)?;
-    let outcome =
-        LockedSecretFile::open(&path, &FilePolicy::new(user.account.uid)).map(|mut file| {
-            let locked = file.is_locked();
-            (locked, file.contents().to_vec(), file.replace(NEW_STATE))
-        });
+    let locked = LockedSecretFile::open(&path, &policy).map(|_| ());
+    let outcome = LockedSecretFile::open_without_lock(&path, &policy).map(|mut file| {
+        let locked = file.is_locked();
+        (locked, file.contents().to_vec(), file.replace(NEW_STATE))
+    });
     identity.restore()?;
 
+    let lock_err = locked.expect_err("no lock file can be made in a read-only directory");
+    assert!(lock_err.is_lock_unavailable(), "{lock_err}");
+    assert_eq!(lock_err.errno(), Some(Errno::EACCES));
     let (locked, contents, replaced) = outcome?;
     assert!(!locked);
     assert_eq!(contents, STATE);
@@ -797,15 +804,21 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
     let user = test_user();
     let groups_before = thread_status("Groups:");
 
-    let identity = become_user(&user.account)?;
+    let mut identity = become_user(&user.account)?;
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, user.account.uid]);
     assert_eq!(thread_status("Gid:"), vec![0, 0, 0, user.account.gid]);
+    assert_eq!(thread_status("Groups:"), vec![user.account.gid]);
+    assert_eq!(current_fsuid(), user.account.uid);
+    assert!(identity.add_supplementary_groups()?);
     let mut groups = thread_status("Groups:");
     groups.sort_unstable();
     let mut expected = vec![user.account.gid, user.group];
     expected.sort_unstable();
     assert_eq!(groups, expected);
-    assert_eq!(current_fsuid(), user.account.uid);
+    assert!(
+        !identity.add_supplementary_groups()?,
+        "the groups are complete already"
+    );
     identity.restore()?;
 
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, 0]);
@@ -820,8 +833,8 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
 }
 
 /// A home reachable only through a supplementary group (as on NFS with
-/// root squashing) is readable after become_user, but not with fsuid and
-/// fsgid switched alone.
+/// root squashing) is readable once the supplementary groups are added, but
+/// not with fsuid and fsgid switched alone, nor with the primary group.
 #[test]
 fn supplementary_groups_give_access_to_group_only_homes() -> TestResult {
     let _switching = identity_switch();
@@ -840,17 +853,22 @@ fn supplementary_groups_give_access_to_group_only_homes() -> TestResult {
         // On a thread of its own: fsuid and fsgid are per thread.
         setfsgid(Gid::from_raw(account.gid));
         setfsuid(Uid::from_raw(account.uid));
-        LockedSecretFile::open(&path, &policy).map(|file| file.contents().to_vec())
+        Snapshot::read(&path, &policy).map(|file| file.contents().to_vec())
     })
     .join()
     .map_err(|_| "thread panicked")?;
     let err = fs_ids_only.expect_err("without the group the home is closed");
     assert_eq!(err.errno(), Some(Errno::EACCES), "{err}");
 
-    let identity = become_user(&user.account)?;
-    let result =
-        LockedSecretFile::open(&home.join(NAME), &policy).map(|file| file.contents().to_vec());
+    let path = home.join(NAME);
+    let mut identity = become_user(&user.account)?;
+    let primary_only = Snapshot::read(&path, &policy).map(|_| ());
+    let added = identity.add_supplementary_groups();
+    let result = Snapshot::read(&path, &policy).map(|file| file.contents().to_vec());
     identity.restore()?;
+    let err = primary_only.expect_err("the primary group alone cannot enter the home");
+    assert_eq!(err.errno(), Some(Errno::EACCES), "{err}");
+    assert!(added?);
     assert_eq!(result?, STATE);
     Ok(())
 }
@@ -896,7 +914,7 @@ fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
 }
 
 #[test]
-fn read_unlocked_does_not_wait_for_the_lock_and_checks_the_same() -> TestResult {
+fn a_snapshot_does_not_wait_for_the_lock_and_checks_the_same() -> TestResult {
     let dir = scratch();
     let path = state_file(dir.path(), 0o400);
     let held = LockedSecretFile::open(&path, &root_policy())?;
@@ -904,23 +922,69 @@ fn read_unlocked_does_not_wait_for_the_lock_and_checks_the_same() -> TestResult 
     let (sender, receiver) = mpsc::channel();
     let reader_path = path.clone();
     thread::spawn(move || {
-        let _ = sender.send(LockedSecretFile::read_unlocked(
-            &reader_path,
-            &root_policy(),
-        ));
+        let _ = sender.send(Snapshot::read(&reader_path, &root_policy()));
     });
-    let bytes = receiver
+    let snapshot = receiver
         .recv_timeout(Duration::from_secs(2))
-        .expect("an unlocked read must not wait for the lock")?;
-    assert_eq!(&bytes[..], STATE);
+        .expect("a snapshot must not wait for the lock")?;
+    assert_eq!(snapshot.contents(), STATE);
     drop(held);
 
     fs::set_permissions(&path, Permissions::from_mode(0o644))?;
-    let err = LockedSecretFile::read_unlocked(&path, &root_policy())
-        .expect_err("a world-readable file must be refused");
+    let err =
+        Snapshot::read(&path, &root_policy()).expect_err("a world-readable file must be refused");
     assert!(
         matches!(err, SecretFileError::TooPermissive { .. }),
         "{err}"
     );
+    Ok(())
+}
+
+#[test]
+fn a_snapshot_is_current_until_the_file_changes() -> TestResult {
+    let dir = scratch();
+    let path = state_file(dir.path(), 0o600);
+    let snapshot = Snapshot::read(&path, &root_policy())?;
+    assert!(snapshot.is_current(&path));
+
+    // Rewritten in place with the same bytes: the times change.
+    thread::sleep(Duration::from_millis(10));
+    fs::write(&path, STATE)?;
+    assert!(!snapshot.is_current(&path));
+
+    // Only the mode changes: the status-change time tells.
+    let snapshot = Snapshot::read(&path, &root_policy())?;
+    thread::sleep(Duration::from_millis(10));
+    fs::set_permissions(&path, Permissions::from_mode(0o400))?;
+    assert!(!snapshot.is_current(&path));
+
+    // Replaced by a rename, as every writer does.
+    let snapshot = Snapshot::read(&path, &root_policy())?;
+    LockedSecretFile::open(&path, &root_policy())?.replace(NEW_STATE)?;
+    assert!(!snapshot.is_current(&path));
+
+    // Gone.
+    let snapshot = Snapshot::read(&path, &root_policy())?;
+    fs::remove_file(&path)?;
+    assert!(!snapshot.is_current(&path));
+    Ok(())
+}
+
+#[test]
+fn a_snapshot_through_a_link_is_stale_once_the_link_points_elsewhere() -> TestResult {
+    let dir = scratch();
+    let first = state_file(dir.path(), 0o400);
+    let second = dir.path().join("second");
+    fs::copy(&first, &second)?;
+    set_mode(&second, 0o400);
+    let link = dir.path().join("link");
+    symlink(&first, &link)?;
+    let snapshot = Snapshot::read(&link, &root_policy())?;
+    assert!(snapshot.is_current(&link));
+    assert_eq!(snapshot.path(), fs::canonicalize(&first)?);
+
+    fs::remove_file(&link)?;
+    symlink(&second, &link)?;
+    assert!(!snapshot.is_current(&link));
     Ok(())
 }
