@@ -142,3 +142,15 @@ impl PamSession for HandleSession<'_> {
         status == PamResultCode::PAM_SUCCESS as c_int
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The hooks' `catch_unwind` depends on an unwinder; `build.rs` links
+    /// GCC's static one in place of `libgcc_s`. This test binary is linked
+    /// the same way, so a panic here must unwind and be caught.
+    #[test]
+    fn panics_unwind_to_catch_unwind_with_the_linked_unwinder() {
+        let caught = std::panic::catch_unwind(|| panic!("unwinding probe (expected)"));
+        assert!(caught.is_err());
+    }
+}

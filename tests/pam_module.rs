@@ -373,3 +373,33 @@ fn directory_is_refused() {
             .step(Step::at(T0, refused()).answer(Answer::Totp(0)))
     });
 }
+
+// ------------------------------------------------------------ dependencies
+
+/// Loading the module pulls in nothing sshd does not load already: the
+/// unwinder is linked in statically (see `build.rs`), not `libgcc_s`.
+#[test]
+fn the_module_needs_only_libpam_and_libc() {
+    let Some(_harness) = ours_harness() else {
+        return;
+    };
+    let output = std::process::Command::new("readelf")
+        .args(["--dynamic", "--wide"])
+        .arg(Module::Ours.path())
+        .output()
+        .unwrap_or_else(|e| panic!("running readelf: {e}"));
+    assert!(output.status.success(), "{output:?}");
+    let needed: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| Some(line.split_once('[')?.1.trim_end_matches(']').to_owned()))
+        .collect();
+    assert!(
+        needed.iter().any(|lib| lib == "libpam.so.0")
+            && needed
+                .iter()
+                .all(|lib| ["libpam.so.0", "libc.so.6"].contains(&lib.as_str())
+                    || lib.starts_with("ld-linux")),
+        "shared libraries the module needs: {needed:?}"
+    );
+}
