@@ -3,8 +3,9 @@
 //! The state file lives in the user's home, which may be on NFS with root
 //! squashing, so it has to be read and written with the user's identity.
 //! [`become_user`] switches the calling thread's fsuid and fsgid and, when
-//! the process runs as root, sets the supplementary groups to the user's
-//! primary group alone. Looking up all of a user's groups asks every NSS
+//! the process runs as root, leaves the user's primary group as the only
+//! group (the supplementary groups are left alone when they hold nothing
+//! else already, as in a daemon started without any). Looking up all of a user's groups asks every NSS
 //! source and costs more than the rest of a login, so it is done only when
 //! access is refused: [`FsIdentity::add_supplementary_groups`] adds them, so
 //! that homes reached only through group permissions work too. The returned
@@ -123,7 +124,11 @@ pub struct FsIdentity {
     all_groups: bool,
     previous_fsuid: Option<Uid>,
     previous_fsgid: Option<Gid>,
-    previous_groups: Option<Vec<Gid>>,
+    /// The caller's supplementary groups; `None` when the process may not
+    /// change them (it is not root).
+    caller_groups: Option<Vec<Gid>>,
+    /// Whether the supplementary groups differ from `caller_groups` now.
+    groups_switched: bool,
     // Held for the whole switch; also keeps FsIdentity on its thread (!Send),
     // which matters because fsuid and fsgid are per thread.
     _serialised: MutexGuard<'static, ()>,
@@ -150,16 +155,23 @@ pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> 
         all_groups: false,
         previous_fsuid: None,
         previous_fsgid: None,
-        previous_groups: None,
+        caller_groups: None,
+        groups_switched: false,
         _serialised: IDENTITY_SWITCH
             .lock()
             .unwrap_or_else(PoisonError::into_inner),
     };
     // On an early return, dropping `identity` undoes the parts already done.
     if geteuid().is_root() {
-        let previous = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
-        identity.set_groups(&[Gid::from_raw(account.gid)])?;
-        identity.previous_groups = Some(previous);
+        let caller = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
+        let primary = [Gid::from_raw(account.gid)];
+        // With the fsgid switched, no groups and the primary group alone
+        // grant the same.
+        if !caller.is_empty() && caller != primary {
+            identity.set_groups(&primary)?;
+            identity.groups_switched = true;
+        }
+        identity.caller_groups = Some(caller);
     }
     // The uid first, so that a process that is not root learns that it
     // cannot act as someone else from the uid, not from the group.
@@ -176,7 +188,7 @@ impl FsIdentity {
     /// already complete, or when the process is not root and so never
     /// switched them.
     pub fn add_supplementary_groups(&mut self) -> Result<bool, PrivilegeError> {
-        if self.all_groups || self.previous_groups.is_none() {
+        if self.all_groups || self.caller_groups.is_none() {
             return Ok(false);
         }
         let groups = getgrouplist(&self.account_name, Gid::from_raw(self.account_gid)).map_err(
@@ -186,6 +198,7 @@ impl FsIdentity {
             },
         )?;
         self.set_groups(&groups)?;
+        self.groups_switched = true;
         self.all_groups = true;
         Ok(true)
     }
@@ -215,12 +228,14 @@ impl FsIdentity {
         if let Some(uid) = self.previous_fsuid.take() {
             switch_fsuid(uid).map_err(|err| self.stuck_message(&err))?;
         }
-        if let Some(groups) = self.previous_groups.take() {
-            setgroups(&groups).map_err(|source| {
+        if self.groups_switched {
+            let caller = self.caller_groups.as_deref().unwrap_or_default();
+            setgroups(caller).map_err(|source| {
                 self.stuck_message(&format!(
                     "cannot restore the supplementary groups: {source}"
                 ))
             })?;
+            self.groups_switched = false;
         }
         Ok(())
     }

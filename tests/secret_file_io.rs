@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
-use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid};
+use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid, setgroups};
 use pam_rust_totp::privilege::{
     PrivilegeError, UserAccount, become_user, current_fsuid, lookup_user_by_name,
 };
@@ -804,6 +804,10 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
     let user = test_user();
     let groups_before = thread_status("Groups:");
 
+    // The caller has a supplementary group of its own, which must not
+    // count while acting as the user.
+    setgroups(&[Gid::from_raw(user.group)])?;
+    let caller_groups = thread_status("Groups:");
     let mut identity = become_user(&user.account)?;
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, user.account.uid]);
     assert_eq!(thread_status("Gid:"), vec![0, 0, 0, user.account.gid]);
@@ -823,12 +827,22 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
 
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, 0]);
     assert_eq!(thread_status("Gid:"), vec![0, 0, 0, 0]);
-    assert_eq!(thread_status("Groups:"), groups_before);
+    assert_eq!(thread_status("Groups:"), caller_groups);
 
+    // A caller without supplementary groups keeps none: with the fsgid
+    // switched, that grants what the primary group alone grants.
+    setgroups(&[])?;
+    let mut identity = become_user(&user.account)?;
+    assert_eq!(thread_status("Groups:"), Vec::<u32>::new());
+    assert!(identity.add_supplementary_groups()?);
+    assert_eq!(thread_status("Groups:").len(), 2);
     // Dropping restores too.
-    drop(become_user(&user.account)?);
+    drop(identity);
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, 0]);
-    assert_eq!(thread_status("Groups:"), groups_before);
+    assert_eq!(thread_status("Groups:"), Vec::<u32>::new());
+
+    let groups_before: Vec<Gid> = groups_before.into_iter().map(Gid::from_raw).collect();
+    setgroups(&groups_before)?;
     Ok(())
 }
 
