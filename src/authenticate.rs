@@ -385,6 +385,8 @@ struct StateFileAccess<'a> {
 }
 
 impl StateFileAccess<'_> {
+    /// Steps 1 to 3; step 4 ([`Self::update`]) only for a login whose
+    /// verdict changes the file.
     fn run(mut self, login: &mut Login<'_>) -> PamReturn {
         let (snapshot, state) = match self.read_snapshot(login) {
             Ok(read) => read,
@@ -446,7 +448,8 @@ impl StateFileAccess<'_> {
                 return login.conclude(outcome);
             };
             match file.replace(&new_state.to_bytes()) {
-                // Nothing was written: try once more with all the groups.
+                // Nothing was written: try once more with all the groups
+                // (`add_groups` is true only the first time).
                 Err(error) if is_denied(&error) && self.add_groups(login) => continue,
                 Err(error) => {
                     login.log_notes(&outcome);
