@@ -5,7 +5,8 @@
 //! handle and arguments and catches any panic (answering `PAM_ABORT`), so no
 //! unwinding crosses into the caller. Everything else goes through that
 //! crate's safe wrappers, except setting `PAM_AUTHTOK`, which it does not
-//! offer: that one call is the only `unsafe` code in the crate.
+//! offer: that one call is the only `unsafe` code here (the crate's only
+//! other is `getgroups` in `supplementary_groups`).
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int, c_void};

@@ -14,8 +14,9 @@
 //! * [`syslog`], [`authenticate`] and the private `ffi` module are the PAM
 //!   glue.
 //!
-//! `unsafe` is denied crate-wide; only `ffi` is allowed to use it, and every
-//! block there carries a `SAFETY` comment.
+//! `unsafe` is denied crate-wide; only `ffi` and the private
+//! `supplementary_groups` (one system call that `nix` makes expensive) are
+//! allowed to use it, and every block there carries a `SAFETY` comment.
 #![deny(unsafe_code)]
 
 pub mod authenticate;
@@ -26,5 +27,6 @@ pub mod privilege;
 pub mod secret_file;
 pub mod secret_path;
 pub mod state_file;
+mod supplementary_groups;
 pub mod syslog;
 pub mod verifier;

@@ -27,9 +27,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
-use nix::unistd::{
-    Gid, Uid, User, geteuid, getgrouplist, getgroups, setfsgid, setfsuid, setgroups,
-};
+use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid, setgroups};
+
+use crate::supplementary_groups;
 
 /// The parts of a passwd entry the module needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +163,8 @@ pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> 
     };
     // On an early return, dropping `identity` undoes the parts already done.
     if geteuid().is_root() {
-        let caller = getgroups().map_err(|source| PrivilegeError::ReadGroups { source })?;
+        let caller = supplementary_groups::current()
+            .map_err(|source| PrivilegeError::ReadGroups { source })?;
         let primary = [Gid::from_raw(account.gid)];
         // With the fsgid switched, no groups and the primary group alone
         // grant the same.
