@@ -88,9 +88,9 @@ pub fn authenticate(session: &mut dyn PamSession, args: &[String]) -> PamReturn 
         user,
         remote_host,
     };
-    login.debug("start of authentication");
+    login.debug(format_args!("start of authentication"));
     let result = login.run();
-    login.debug(&format!("end of authentication: {result:?}"));
+    login.debug(format_args!("end of authentication: {result:?}"));
     result
 }
 
@@ -188,7 +188,9 @@ impl Login<'_> {
     fn unusable(&mut self, problem: Unusable, asked: bool) -> PamReturn {
         match problem {
             Unusable::Missing(_) if self.options.nullok => {
-                self.debug("no state file; nullok lets the login pass this module");
+                self.debug(format_args!(
+                    "no state file; nullok lets the login pass this module"
+                ));
                 PamReturn::Ignore
             }
             Unusable::Missing(reason) | Unusable::Broken(reason) if asked => {
@@ -368,7 +370,8 @@ impl Login<'_> {
         }
     }
 
-    fn debug(&self, message: &str) {
+    /// Logs `message` with the `debug` option; formatted only then.
+    fn debug(&self, message: std::fmt::Arguments<'_>) {
         if self.options.debug {
             self.logger
                 .log(Severity::Info, &format!("debug: {} ({message})", self.user));
@@ -396,13 +399,15 @@ impl StateFileAccess<'_> {
         let (snapshot, state) = if snapshot.is_current(self.path) {
             (snapshot, state)
         } else {
-            login.debug("state file changed while the user was asked; reading it again");
+            login.debug(format_args!(
+                "state file changed while the user was asked; reading it again"
+            ));
             match self.read_snapshot(login) {
                 Ok(read) => read,
                 Err(problem) => return login.unusable(problem, true),
             }
         };
-        login.debug(&format!(
+        login.debug(format_args!(
             "state file \"{}\" read",
             snapshot.path().display()
         ));
@@ -469,7 +474,7 @@ impl StateFileAccess<'_> {
     fn open_for_update(&mut self, login: &Login<'_>) -> Result<LockedSecretFile, SecretFileError> {
         match self.with_all_groups_on_denial(login, LockedSecretFile::open) {
             Err(error) if error.is_lock_unavailable() => {
-                login.debug(&format!("{error}; going on without the lock"));
+                login.debug(format_args!("{error}; going on without the lock"));
                 LockedSecretFile::open_without_lock(self.path, &self.policy)
             }
             other => other,
