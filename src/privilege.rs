@@ -5,12 +5,12 @@
 //! [`become_user`] switches the calling thread's fsuid and fsgid and, when
 //! the process runs as root, leaves the user's primary group as the only
 //! group (the supplementary groups are left alone when they hold nothing
-//! else already, as in a daemon started without any). Looking up all of a user's groups asks every NSS
-//! source and costs more than the rest of a login, so it is done only when
-//! access is refused: [`FsIdentity::add_supplementary_groups`] adds them, so
-//! that homes reached only through group permissions work too. The returned
-//! [`FsIdentity`] puts everything back when it is dropped or
-//! [`FsIdentity::restore`]d.
+//! else already, as in a daemon started without any). Looking up all of a
+//! user's groups asks every NSS source and costs more than the rest of a
+//! login, so it is done only when access is refused:
+//! [`FsIdentity::add_supplementary_groups`] adds them, so that homes reached
+//! only through group permissions work too. The returned [`FsIdentity`] puts
+//! everything back when it is dropped or [`FsIdentity::restore`]d.
 //!
 //! fsuid and fsgid are per thread, but glibc applies `setgroups` to every
 //! thread of the process; identity switches are therefore serialised
@@ -137,8 +137,9 @@ pub struct FsIdentity {
 /// Switch the calling thread's file-system identity to `account`'s.
 ///
 /// As root, the supplementary groups become the account's primary group
-/// alone (see [`FsIdentity::add_supplementary_groups`]); otherwise they are
-/// left alone, and switching to any uid but the process's own fails with
+/// alone, or stay empty if the caller has none (see
+/// [`FsIdentity::add_supplementary_groups`]); otherwise they are left alone,
+/// and switching to any uid but the process's own fails with
 /// [`PrivilegeError::SwitchUid`].
 ///
 /// Switches are serialised process-wide: calling this again on the same
