@@ -387,12 +387,6 @@ fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
     let Some(setup) = Setup::new("rt-replaced-at-prompt", "rt_alice", &[]) else {
         return;
     };
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_secs()
-    };
     let delay = Duration::from_secs(1);
     for (replacement, expected) in [
         // Re-enrolled with another secret: the old code no longer counts.
@@ -401,7 +395,7 @@ fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
         (format!("{SECRET}\n\" TOTP_AUTH\n33333333\n"), PAM_SUCCESS),
     ] {
         setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n"));
-        let code = codes::totp(SECRET, now(), 30);
+        let code = codes::current_totp(SECRET);
         let slow = SlowLogin::start(&setup, &code, delay);
         // Replaced as every writer does: a new file renamed over the old.
         let staged = setup.dir.join("staged");
@@ -437,12 +431,8 @@ fn only_logins_that_change_the_file_wait_for_the_lock() {
         .unwrap_or_else(|e| panic!("taking the lock: {e}"));
     assert!(held.is_locked());
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
     let started = Instant::now();
-    assert_eq!(setup.login(&codes::totp(SECRET, now, 30)), PAM_SUCCESS);
+    assert_eq!(setup.login(&codes::current_totp(SECRET)), PAM_SUCCESS);
     let read_only = started.elapsed();
     assert!(
         read_only < Duration::from_secs(2),
@@ -956,11 +946,7 @@ fn a_directory_open_only_to_a_supplementary_group_works() {
     set_mode(&setup.dir, 0o770);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    assert_eq!(setup.login(&codes::totp(SECRET, now, 30)), PAM_SUCCESS);
+    assert_eq!(setup.login(&codes::current_totp(SECRET)), PAM_SUCCESS);
     assert_eq!(setup.login("11111111"), PAM_SUCCESS);
     assert_eq!(
         parse_state(&setup.state()).scratch_codes(),

@@ -20,6 +20,16 @@ pub fn totp(secret: &str, unix_time: u64, step_seconds: u64) -> String {
     ])
 }
 
+/// The six-digit TOTP code of `secret` (base32) for the current 30-second
+/// step of the real clock.
+pub fn current_totp(secret: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    totp(secret, now, 30)
+}
+
 /// The six-digit HOTP code of `secret` (base32) at `counter`.
 pub fn hotp(secret: &str, counter: u64) -> String {
     oathtool(&[
