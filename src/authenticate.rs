@@ -255,19 +255,20 @@ impl Login<'_> {
         verifier::authenticate(state, &self.options.settings, &self.context(), &mut answers)
     }
 
-    /// The new state could not be written: refused, unless `allow_readonly`
-    /// lets the verdict stand (`None`).
-    fn write_failed(&mut self, error: &SecretFileError) -> Option<PamReturn> {
+    /// The new state could not be written (or, without a lock, must not
+    /// be): refused, unless `allow_readonly` lets the verdict stand.
+    fn conclude_unwritten(&mut self, outcome: Outcome, error: &SecretFileError) -> PamReturn {
         self.report_write_failure(error);
+        self.log_notes(&outcome);
         if !self.options.allow_readonly {
             self.log_refusal(&format!("the state file could not be updated: {error}"));
-            return Some(PamReturn::AuthErr);
+            return PamReturn::AuthErr;
         }
         self.logger.log(
             Severity::Warning,
             &format!("state file not updated (allow_readonly): {error}"),
         );
-        None
+        self.conclude(outcome)
     }
 
     /// Hands on the password and reports the verdict; the new state, if
@@ -428,26 +429,31 @@ impl StateFileAccess<'_> {
     /// Step 4: lock, verify again if the file changed since `snapshot`, and
     /// write. The `outcome` verified against `snapshot` stands when the
     /// locked file holds the same bytes: the verifier depends on nothing else.
+    /// Where no lock can be had, nothing is written: the login is refused,
+    /// or with `allow_readonly` the verdict stands unrecorded.
     fn update(
         &mut self,
         login: &mut Login<'_>,
         snapshot: &Snapshot,
-        outcome: Outcome,
+        mut outcome: Outcome,
         answer: Option<Zeroizing<Vec<u8>>>,
     ) -> PamReturn {
-        let mut unchanged_outcome = Some(outcome);
+        let mut verified = Zeroizing::new(snapshot.contents().to_vec());
         loop {
-            let mut file = match self.open_for_update(login) {
+            let mut file = match self.with_all_groups_on_denial(login, LockedSecretFile::open) {
                 Ok(file) => file,
+                Err(error) if error.prevents_update() => {
+                    return login.conclude_unwritten(outcome, &error);
+                }
                 Err(error) => return login.unusable(error.into(), true),
             };
-            let outcome = match unchanged_outcome.take() {
-                Some(outcome) if file.contents() == snapshot.contents() => outcome,
-                _ => match parse_state(file.contents(), file.path()) {
+            if file.contents() != verified.as_slice() {
+                outcome = match parse_state(file.contents(), file.path()) {
                     Ok(state) => login.verify(&state, answer.clone()),
                     Err(problem) => return login.unusable(problem, true),
-                },
-            };
+                };
+                verified = Zeroizing::new(file.contents().to_vec());
+            }
             let Some(new_state) = &outcome.new_state else {
                 login.log_notes(&outcome);
                 return login.conclude(outcome);
@@ -455,33 +461,18 @@ impl StateFileAccess<'_> {
             match file.replace(&new_state.to_bytes()) {
                 // Nothing was written: try once more with all the groups
                 // (`add_groups` is true only the first time).
-                Err(error) if is_denied(&error) && self.add_groups(login) => continue,
-                Err(error) => {
+                Err(error) if error.needs_more_groups() && self.add_groups(login) => continue,
+                Err(error) => return login.conclude_unwritten(outcome, &error),
+                Ok(()) => {
                     login.log_notes(&outcome);
-                    if let Some(refused) = login.write_failed(&error) {
-                        return refused;
-                    }
+                    return login.conclude(outcome);
                 }
-                Ok(()) => login.log_notes(&outcome),
             }
-            return login.conclude(outcome);
         }
     }
 
-    /// Opens and locks the file; where no lock can be had (a read-only
-    /// directory, a file system without locks), reads it without one, as
-    /// the reference module always does, rather than lock the user out.
-    fn open_for_update(&mut self, login: &Login<'_>) -> Result<LockedSecretFile, SecretFileError> {
-        match self.with_all_groups_on_denial(login, LockedSecretFile::open) {
-            Err(error) if error.is_lock_unavailable() => {
-                login.debug(format_args!("{error}; going on without the lock"));
-                LockedSecretFile::open_without_lock(self.path, &self.policy)
-            }
-            other => other,
-        }
-    }
-
-    /// Runs `step`; when it is refused with `EACCES`, adds the user's
+    /// Runs `step`; when it is refused for lack of a group
+    /// ([`SecretFileError::needs_more_groups`]), adds the user's
     /// supplementary groups and runs it once more.
     fn with_all_groups_on_denial<T>(
         &mut self,
@@ -489,7 +480,7 @@ impl StateFileAccess<'_> {
         step: impl Fn(&Path, &FilePolicy) -> Result<T, SecretFileError>,
     ) -> Result<T, SecretFileError> {
         match step(self.path, &self.policy) {
-            Err(error) if is_denied(&error) && self.add_groups(login) => {
+            Err(error) if error.needs_more_groups() && self.add_groups(login) => {
                 step(self.path, &self.policy)
             }
             other => other,
@@ -506,10 +497,6 @@ impl StateFileAccess<'_> {
             }
         }
     }
-}
-
-fn is_denied(error: &SecretFileError) -> bool {
-    error.errno() == Some(Errno::EACCES)
 }
 
 /// Why the state file could not be used.

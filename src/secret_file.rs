@@ -2,7 +2,8 @@
 //!
 //! Everything here runs with the caller's current file-system identity (the
 //! PAM glue switches to the user first, see [`crate::privilege`]), so a
-//! symbolic link at the path reaches nothing the user could not read.
+//! symbolic link anywhere in the path reaches nothing the user could not
+//! read.
 //!
 //! [`Snapshot::read`] reads one version of the file without a lock, for
 //! deciding what to ask and for logins that change nothing; a replacement
@@ -11,39 +12,49 @@
 //!
 //! [`LockedSecretFile::open`], for a login that will write:
 //!
-//! 1. resolves the path to its final target, so that a replacement is
-//!    written next to the target and a link at the path survives;
+//! 1. resolves a symbolic link at the path to its final target, so that a
+//!    replacement is written next to the target and the link survives, and
+//!    opens the target's directory (links in the directories above, such as
+//!    a home directory that is a link to another disk, are followed by the
+//!    kernel with the caller's identity). Every later step works relative to
+//!    that one directory descriptor;
 //! 2. takes an exclusive OFD lock on the companion file `<target>.lock`,
 //!    held until the [`LockedSecretFile`] is dropped. The state file itself
-//!    is often mode 0400, and a write lock needs a writable descriptor;
+//!    is often mode 0400, and a write lock needs a writable descriptor.
+//!    There is no fallback: where the lock cannot be had, the file is not
+//!    opened for an update ([`SecretFileError::prevents_update`]);
 //! 3. refuses anything but a regular file of 1..=`max_size` bytes whose mode
 //!    and owner fit the [`FilePolicy`], without ever blocking on a FIFO or
 //!    opening a device;
 //! 4. reads the whole file and checks that the inode read is still the one
 //!    at the path.
 //!
-//! Where no lock can be had ([`SecretFileError::is_lock_unavailable`]),
-//! [`LockedSecretFile::open_without_lock`] does the same without step 2.
-//!
 //! [`LockedSecretFile::replace`] writes a temporary file with the original's
 //! mode, owner, group and SELinux label in the same directory, syncs it,
-//! checks that the original has not changed, renames it over the original
-//! and syncs the directory. On failure the original is left untouched.
+//! reads it back to check that it holds exactly the new contents, checks
+//! that the original has not changed, renames it over the original and syncs
+//! the directory. On failure the original is left untouched.
+//!
+//! Every status is read with `fstatat(2)` (with `AT_EMPTY_PATH` for an open
+//! descriptor), so that two readings that are compared always come from the
+//! same kind of call, even under a preload library that intercepts some
+//! stat functions and not others.
 #![forbid(unsafe_code)]
 
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read as _, Write as _};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use nix::dir::Dir;
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, FcntlArg, OFlag, fcntl, open, openat, renameat};
-use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat, lstat};
+use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag, fcntl, open, openat, renameat};
+use nix::sys::stat::{FileStat, Mode, fchmod, fstatat};
 use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, fsync, unlinkat};
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
@@ -158,6 +169,16 @@ pub enum SecretFileError {
     CopyAttributes { path: PathBuf, source: Errno },
     #[error("cannot write temporary file \"{}\": {source}", path.display())]
     Write { path: PathBuf, source: Errno },
+    #[error(
+        "temporary file \"{}\" holds {written} bytes that differ from the {expected} written; \
+         the secret file was left as it was",
+        path.display()
+    )]
+    WrittenMismatch {
+        path: PathBuf,
+        written: usize,
+        expected: usize,
+    },
     #[error("cannot rename the temporary file over \"{}\": {source}", path.display())]
     Rename { path: PathBuf, source: Errno },
     #[error("cannot flush directory \"{}\" to disk: {source}", path.display())]
@@ -171,14 +192,20 @@ impl SecretFileError {
         matches!(self, SecretFileError::NotFound { .. })
     }
 
-    /// True when no lock can be had here: the caller may not create or
-    /// write the lock file (a read-only directory or file system, where no
-    /// replacement is possible either) or the file system offers no locks.
-    pub fn is_lock_unavailable(&self) -> bool {
+    /// True when the file cannot be updated safely here, so that a login
+    /// that must write is refused (or, with `allow_readonly`, lets its
+    /// verdict stand without writing): the caller may not create or write
+    /// the lock file or open the directory (a read-only directory or file
+    /// system, a lock file owned by someone else), or the file system offers
+    /// no locks.
+    pub fn prevents_update(&self) -> bool {
         matches!(
             self,
             SecretFileError::LockFile {
                 source: Errno::EROFS | Errno::EACCES | Errno::EPERM,
+                ..
+            } | SecretFileError::OpenDirectory {
+                source: Errno::EACCES,
                 ..
             } | SecretFileError::Lock {
                 source: Errno::ENOLCK,
@@ -187,12 +214,27 @@ impl SecretFileError {
         )
     }
 
+    /// True when the step may succeed with all the caller's supplementary
+    /// groups: access was refused (`EACCES`), or the temporary file could
+    /// not be given the original's group (`EPERM` from `fchown`), which is
+    /// allowed only to a member of that group.
+    pub fn needs_more_groups(&self) -> bool {
+        matches!(
+            self,
+            SecretFileError::CopyAttributes {
+                source: Errno::EPERM,
+                ..
+            }
+        ) || self.errno() == Some(Errno::EACCES)
+    }
+
     /// The system error behind this one; `None` for policy refusals.
     pub fn errno(&self) -> Option<Errno> {
         use SecretFileError as E;
         match self {
             E::NotFound { .. } => Some(Errno::ENOENT),
             E::ChangedUnderneath { .. } | E::LockTimeout { .. } => Some(Errno::EAGAIN),
+            E::WrittenMismatch { .. } => Some(Errno::EIO),
             E::NotRegularFile { .. }
             | E::InvalidSize { .. }
             | E::TooPermissive { .. }
@@ -217,50 +259,36 @@ impl SecretFileError {
 /// The state file, read and locked; the lock is held until this is dropped.
 pub struct LockedSecretFile {
     target: Target,
+    /// The target's directory: the lock file, the temporary file and the
+    /// rename are all reached through it.
+    dir: OwnedFd,
     /// The file read (after a replacement: the one written).
     file: File,
     /// Its status when opened, to detect changes behind the lock's back.
     stat: FileStat,
     contents: Zeroizing<Vec<u8>>,
-    /// Holds the OFD lock; `None` after [`LockedSecretFile::open_without_lock`].
-    lock: Option<File>,
+    /// Holds the OFD lock.
+    _lock: File,
 }
 
 impl LockedSecretFile {
     /// Open, lock, check and read the state file at `path`.
     pub fn open(path: &Path, policy: &FilePolicy) -> Result<LockedSecretFile, SecretFileError> {
         let (target, before) = Target::resolve(path)?;
-        let lock = lock_companion(&target)?;
-        Self::read_checked(target, &before, policy, Some(lock))
-    }
-
-    /// Like [`open`](Self::open) but without the lock, for where none can be
-    /// had ([`SecretFileError::is_lock_unavailable`]), as the reference
-    /// module always reads. A replacement still refuses a file changed since
-    /// it was read.
-    pub fn open_without_lock(
-        path: &Path,
-        policy: &FilePolicy,
-    ) -> Result<LockedSecretFile, SecretFileError> {
-        let (target, before) = Target::resolve(path)?;
-        Self::read_checked(target, &before, policy, None)
-    }
-
-    fn read_checked(
-        target: Target,
-        before: &FileStat,
-        policy: &FilePolicy,
-        lock: Option<File>,
-    ) -> Result<LockedSecretFile, SecretFileError> {
-        let (mut file, stat) = open_checked(&target.path, before, policy)?;
+        let dir = open_directory(&target.dir)?;
+        let lock = lock_companion(&dir, &target)?;
+        let (mut file, stat) = open_checked(&target.path, &before, policy, |flags| {
+            openat(&dir, target.name.as_os_str(), flags, Mode::empty())
+        })?;
         let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
-        ensure_same_inode(&target.path, &stat)?;
+        ensure_same_inode(&dir, &target, &stat)?;
         Ok(LockedSecretFile {
             target,
+            dir,
             file,
             stat,
             contents,
-            lock,
+            _lock: lock,
         })
     }
 
@@ -275,31 +303,23 @@ impl LockedSecretFile {
         &self.target.path
     }
 
-    /// False after [`open_without_lock`](Self::open_without_lock).
-    pub fn is_locked(&self) -> bool {
-        self.lock.is_some()
-    }
-
     /// Atomically replace the file with `new_contents`.
     ///
     /// The copy kept for [`contents`](Self::contents) is zeroized when
     /// dropped; `new_contents` itself belongs to the caller.
     pub fn replace(&mut self, new_contents: &[u8]) -> Result<(), SecretFileError> {
         let new_contents = Zeroizing::new(new_contents.to_vec());
-        let dir = open_directory(&self.target.dir)?;
-        if self.is_locked() {
-            // Without the lock another process may be writing its temporary file.
-            remove_stale_temporaries(&dir, &self.target.name);
-        }
-        let (temp, temp_name) = create_temporary(&dir, &self.target)?;
+        // Under the lock, no other login is writing a temporary file now.
+        remove_stale_temporaries(&self.dir, &self.target.name);
+        let (temp, temp_name) = create_temporary(&self.dir, &self.target)?;
         let installed = self
             .fill_temporary(&temp, &self.target.dir.join(&temp_name), &new_contents)
-            .and_then(|()| self.ensure_unchanged(&dir))
+            .and_then(|()| self.ensure_unchanged())
             .and_then(|()| {
                 renameat(
-                    &dir,
+                    &self.dir,
                     temp_name.as_os_str(),
-                    &dir,
+                    &self.dir,
                     self.target.name.as_os_str(),
                 )
                 .map_err(|source| SecretFileError::Rename {
@@ -309,23 +329,23 @@ impl LockedSecretFile {
             });
         if let Err(err) = installed {
             // Best effort: a leftover is removed by the next replacement.
-            let _ = unlinkat(&dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(&self.dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
             return Err(err);
         }
-        self.stat = fstat(&temp).map_err(|source| SecretFileError::Stat {
+        self.stat = stat_fd(&temp).map_err(|source| SecretFileError::Stat {
             path: self.target.path.clone(),
             source,
         })?;
         self.file = temp;
         self.contents = new_contents;
-        fsync(&dir).map_err(|source| SecretFileError::SyncDirectory {
+        fsync(&self.dir).map_err(|source| SecretFileError::SyncDirectory {
             path: self.target.dir.clone(),
             source,
         })
     }
 
     /// Give `temp` the original's owner, mode and SELinux label, then write
-    /// and sync the contents.
+    /// and sync the contents and check that they arrived whole.
     fn fill_temporary(
         &self,
         temp: &File,
@@ -347,18 +367,14 @@ impl LockedSecretFile {
             .map_err(|err| SecretFileError::Write {
                 path: temp_path.to_owned(),
                 source: io_errno(&err),
-            })
+            })?;
+        check_written(temp, temp_path, contents)
     }
 
     /// Refuse to replace a file that is no longer the one read: same inode,
     /// size and modification time, like the reference module checks.
-    fn ensure_unchanged(&self, dir: &OwnedFd) -> Result<(), SecretFileError> {
-        let now = fstatat(
-            dir,
-            self.target.name.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        );
-        match now {
+    fn ensure_unchanged(&self) -> Result<(), SecretFileError> {
+        match stat_at(&self.dir, &self.target.name) {
             Ok(now) if same_version(&now, &self.stat) => Ok(()),
             Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
                 path: self.target.path.clone(),
@@ -375,7 +391,6 @@ impl std::fmt::Debug for LockedSecretFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockedSecretFile")
             .field("path", &self.target.path)
-            .field("locked", &self.is_locked())
             .field("len", &self.contents.len())
             .finish_non_exhaustive()
     }
@@ -393,7 +408,9 @@ impl Snapshot {
     /// Read the state file at `path` without taking the lock.
     pub fn read(path: &Path, policy: &FilePolicy) -> Result<Snapshot, SecretFileError> {
         let (target, before) = Target::resolve(path)?;
-        let (mut file, stat) = open_checked(&target.path, &before, policy)?;
+        let (mut file, stat) = open_checked(&target.path, &before, policy, |flags| {
+            open(&target.path, flags, Mode::empty())
+        })?;
         let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
         Ok(Snapshot {
             target,
@@ -443,10 +460,11 @@ struct Target {
 
 impl Target {
     /// Resolve a symbolic link at `path` with the caller's identity; returns
-    /// the target and its `lstat`. Only a link at the path itself matters:
-    /// the file is replaced in the directory of the link's target, so that
-    /// the link survives; links in the directories above lead to the same
-    /// directory either way.
+    /// the target and its status (not following a link). Only a link at the
+    /// path itself matters: the file is replaced in the directory of the
+    /// link's target, so that the link survives; links in the directories
+    /// above lead to the same directory either way, and are followed when
+    /// that directory is opened.
     fn resolve(path: &Path) -> Result<(Target, FileStat), SecretFileError> {
         let resolve_error = |source| match source {
             Errno::ENOENT => SecretFileError::NotFound {
@@ -457,11 +475,11 @@ impl Target {
                 source,
             },
         };
-        let stat = lstat(path).map_err(resolve_error)?;
+        let stat = stat_path(path).map_err(resolve_error)?;
         let (resolved, stat) = if stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
             let resolved =
                 std::fs::canonicalize(path).map_err(|err| resolve_error(io_errno(&err)))?;
-            let stat = lstat(&resolved).map_err(resolve_error)?;
+            let stat = stat_path(&resolved).map_err(resolve_error)?;
             (resolved, stat)
         } else {
             (path.to_owned(), stat)
@@ -482,27 +500,29 @@ impl Target {
         }
     }
 
-    fn lock_path(&self) -> PathBuf {
+    fn lock_name(&self) -> OsString {
         let mut name = self.name.clone();
         name.push(".lock");
-        self.dir.join(name)
+        name
     }
 }
 
-/// Open `<target>.lock` (creating it if needed) and lock it exclusively.
-fn lock_companion(target: &Target) -> Result<File, SecretFileError> {
-    let path = target.lock_path();
+/// Open `<target>.lock` in `dir` (creating it if needed) and lock it
+/// exclusively.
+fn lock_companion(dir: &OwnedFd, target: &Target) -> Result<File, SecretFileError> {
+    let name = target.lock_name();
+    let path = target.dir.join(&name);
     let flags = OFlag::O_RDWR
         | OFlag::O_CREAT
         | OFlag::O_NOFOLLOW
         | OFlag::O_NONBLOCK
         | OFlag::O_NOCTTY
         | OFlag::O_CLOEXEC;
-    let file = match open(&path, flags, Mode::S_IRUSR | Mode::S_IWUSR) {
+    let file = match openat(dir, name.as_os_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR) {
         Ok(fd) => File::from(fd),
         Err(source) => return Err(SecretFileError::LockFile { path, source }),
     };
-    let stat = fstat(&file).map_err(|source| SecretFileError::Stat {
+    let stat = stat_fd(&file).map_err(|source| SecretFileError::Stat {
         path: path.clone(),
         source,
     })?;
@@ -548,12 +568,14 @@ fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
     }
 }
 
-/// Open the state file read-only and check it against `policy`; `before`
-/// is its `lstat` from [`Target::resolve`].
+/// Open the state file read-only with `open_with` (given the flags) and
+/// check it against `policy`; `before` is its status from
+/// [`Target::resolve`], `path` names it in errors.
 fn open_checked(
     path: &Path,
     before: &FileStat,
     policy: &FilePolicy,
+    open_with: impl FnOnce(OFlag) -> Result<OwnedFd, Errno>,
 ) -> Result<(File, FileStat), SecretFileError> {
     // Refuse special files before opening them: opening a device can have
     // side effects. The fstat below is the check that counts.
@@ -563,7 +585,7 @@ fn open_checked(
         | OFlag::O_NONBLOCK
         | OFlag::O_NOCTTY
         | OFlag::O_CLOEXEC;
-    let fd = open(path, flags, Mode::empty()).map_err(|source| match source {
+    let fd = open_with(flags).map_err(|source| match source {
         Errno::ENOENT => SecretFileError::NotFound {
             path: path.to_owned(),
         },
@@ -577,7 +599,7 @@ fn open_checked(
         },
     })?;
     let file = File::from(fd);
-    let stat = fstat(&file).map_err(|source| SecretFileError::Stat {
+    let stat = stat_fd(&file).map_err(|source| SecretFileError::Stat {
         path: path.to_owned(),
         source,
     })?;
@@ -691,18 +713,37 @@ fn grow_zeroizing(buf: &mut Zeroizing<Vec<u8>>, new_len: usize) {
     *buf = bigger;
 }
 
-/// Check that the inode read is still the one at `path`.
-fn ensure_same_inode(path: &Path, stat: &FileStat) -> Result<(), SecretFileError> {
-    match lstat(path) {
+/// Check that the inode read is still the one named by `target` in `dir`.
+fn ensure_same_inode(
+    dir: &OwnedFd,
+    target: &Target,
+    stat: &FileStat,
+) -> Result<(), SecretFileError> {
+    match stat_at(dir, &target.name) {
         Ok(now) if now.st_dev == stat.st_dev && now.st_ino == stat.st_ino => Ok(()),
         Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
-            path: path.to_owned(),
+            path: target.path.clone(),
         }),
         Err(source) => Err(SecretFileError::Stat {
-            path: path.to_owned(),
+            path: target.path.clone(),
             source,
         }),
     }
+}
+
+/// The status of an open file.
+fn stat_fd(file: &impl AsFd) -> Result<FileStat, Errno> {
+    fstatat(file, "", AtFlags::AT_EMPTY_PATH)
+}
+
+/// The status of `name` in `dir`, not following a symbolic link.
+fn stat_at(dir: &OwnedFd, name: &OsStr) -> Result<FileStat, Errno> {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+}
+
+/// The status of `path`, not following a symbolic link at its end.
+fn stat_path(path: &Path) -> Result<FileStat, Errno> {
+    fstatat(AT_FDCWD, path, AtFlags::AT_SYMLINK_NOFOLLOW)
 }
 
 fn same_version(a: &FileStat, b: &FileStat) -> bool {
@@ -710,10 +751,12 @@ fn same_version(a: &FileStat, b: &FileStat) -> bool {
         == (b.st_dev, b.st_ino, b.st_size, b.st_mtime, b.st_mtime_nsec)
 }
 
+/// Open the directory at `path`, following symbolic links in it with the
+/// caller's identity (a home directory may be a link to another disk).
 fn open_directory(path: &Path) -> Result<OwnedFd, SecretFileError> {
     open(
         path,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .map_err(|source| SecretFileError::OpenDirectory {
@@ -762,7 +805,8 @@ fn is_temporary_name(candidate: &[u8], name: &[u8]) -> bool {
 
 /// Create a new, empty, mode-0 temporary file next to the target.
 fn create_temporary(dir: &OwnedFd, target: &Target) -> Result<(File, OsString), SecretFileError> {
-    let flags = OFlag::O_WRONLY
+    // Read and write: the contents are read back before the rename.
+    let flags = OFlag::O_RDWR
         | OFlag::O_CREAT
         | OFlag::O_EXCL
         | OFlag::O_NOFOLLOW
@@ -800,10 +844,40 @@ fn temporary_name(name: &OsStr) -> OsString {
     temp_name
 }
 
+/// Check that `temp` holds exactly `expected`: a file system that reports
+/// success for a write it did not make would otherwise replace the secret
+/// with a short or zeroed file.
+fn check_written(temp: &File, temp_path: &Path, expected: &[u8]) -> Result<(), SecretFileError> {
+    let mut written = Zeroizing::new(vec![0_u8; expected.len().saturating_add(1)]);
+    let mut filled = 0;
+    while filled < written.len() {
+        match temp.read_at(&mut written[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => {
+                return Err(SecretFileError::Read {
+                    path: temp_path.to_owned(),
+                    source: io_errno(&err),
+                });
+            }
+        }
+    }
+    if written.get(..filled) == Some(expected) {
+        Ok(())
+    } else {
+        Err(SecretFileError::WrittenMismatch {
+            path: temp_path.to_owned(),
+            written: filled,
+            expected: expected.len(),
+        })
+    }
+}
+
 /// Give `temp` the owner and group in `original` when they differ (root, or
 /// a user changing only to one of their groups, may).
 fn copy_owner(temp: &File, original: &FileStat) -> Result<(), Errno> {
-    let current = fstat(temp)?;
+    let current = stat_fd(temp)?;
     if (current.st_uid, current.st_gid) == (original.st_uid, original.st_gid) {
         return Ok(());
     }

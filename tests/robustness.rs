@@ -126,8 +126,7 @@ impl Setup {
             command
                 .env("TZ", "UTC")
                 .env("LD_PRELOAD", LIBFAKETIME)
-                .env("FAKETIME", faketime_value(time))
-                .env("NO_FAKE_STAT", "1");
+                .env("FAKETIME", faketime_value(time));
         }
         command
     }
@@ -429,7 +428,6 @@ fn only_logins_that_change_the_file_wait_for_the_lock() {
     write_file(&lock_file, b"", setup.user.uid, setup.user.gid, 0o600);
     let held = LockedSecretFile::open(&setup.file, &FilePolicy::new(setup.user.uid))
         .unwrap_or_else(|e| panic!("taking the lock: {e}"));
-    assert!(held.is_locked());
 
     let started = Instant::now();
     assert_eq!(setup.login(&codes::current_totp(SECRET)), PAM_SUCCESS);
