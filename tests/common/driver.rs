@@ -66,11 +66,9 @@ impl Driver {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("TZ", "UTC")
             .env("LD_PRELOAD", LIBFAKETIME)
+            // libfaketime in its default settings, which also fakes the
+            // times some stat functions report.
             .env("FAKETIME", faketime_value(invocation.unix_time))
-            // libfaketime fakes the times from some stat calls but not from
-            // others (fstatat, statx); a module comparing two of them would
-            // see its state file "change". Only the clock is faked.
-            .env("NO_FAKE_STAT", "1")
             .args(invocation.arguments())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
