@@ -15,12 +15,14 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::codes::{self, reference_enrolment};
 use common::driver::{Authtok, Message, PamCode};
 use common::scenario::{
     Answer, CODE_PROMPT, Expect, PASSWORD_AND_CODE_PROMPT, S0, SECRET, Scenario, Step, T0, check,
 };
-use common::system::{ALICE, BOB, NOFILE, test_user};
+use common::system::{ALICE, Account, BOB, NOFILE, test_user};
 
 /// A TOTP state file with no other options.
 fn totp_file() -> String {
@@ -1226,6 +1228,35 @@ fn rewritten_file_keeps_its_mode() {
                  file's mode",
                 vec![Expect::success().rewritten_with_mode(after, 0o600)],
             )
+    });
+}
+
+/// Moves the scenario's `home` directory to another "disk" and leaves a
+/// symbolic link in its place, as when homes were moved to another disk.
+fn move_home_behind_a_link(dir: &Path, _user: &Account) {
+    let disk = dir.join("disk");
+    std::fs::create_dir(&disk).unwrap_or_else(|e| panic!("mkdir {}: {e}", disk.display()));
+    std::fs::rename(dir.join("home"), disk.join("home")).unwrap_or_else(|e| panic!("mv: {e}"));
+    std::os::unix::fs::symlink("disk/home", dir.join("home"))
+        .unwrap_or_else(|e| panic!("ln -s: {e}"));
+}
+
+#[test]
+fn a_home_directory_that_is_a_symlink_is_rewritten_like_any_other() {
+    check(|| {
+        let path = "{dir}/home/.google_authenticator";
+        Scenario::new("symlinked home", &totp_file_with("DISALLOW_REUSE"))
+            .file_path(path)
+            .only_args(&[&format!("secret={path}")])
+            .prepare(move_home_behind_a_link)
+            .step(
+                Step::at(
+                    T0,
+                    Expect::success().rewritten(totp_file_with(&format!("DISALLOW_REUSE {S0}"))),
+                )
+                .answer(totp(0)),
+            )
+            .step(Step::at(T0, Expect::failure()).answer(totp(0)))
     });
 }
 

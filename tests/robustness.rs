@@ -26,6 +26,8 @@ use pam_rust_totp::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
 mod log_capture;
+#[path = "robustness/write_path.rs"]
+mod write_path;
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
 const PAM_SUCCESS: i32 = 0;
@@ -77,11 +79,24 @@ struct Setup {
 
 impl Setup {
     fn new(service: &str, user: &str, module_args: &[&str]) -> Option<Self> {
+        Self::at(service, user, module_args, |workspace, user| {
+            let dir = workspace.dir("state", user, 0o700);
+            (dir.clone(), dir.join("secret"))
+        })
+    }
+
+    /// Like [`Setup::new`], with the state file where `place` puts it:
+    /// `place` makes the directory and returns it and the file's path.
+    fn at(
+        service: &str,
+        user: &str,
+        module_args: &[&str],
+        place: impl FnOnce(&Workspace, &Account) -> (PathBuf, PathBuf),
+    ) -> Option<Self> {
         let module = ours()?;
         let workspace = Workspace::new();
         let user = test_user(user);
-        let dir = workspace.dir("state", &user, 0o700);
-        let file = dir.join("secret");
+        let (dir, file) = place(&workspace, &user);
         let mut args = vec![format!("secret={}", file.display())];
         args.extend(module_args.iter().map(|a| (*a).to_owned()));
         let confdir = workspace.confdir();
@@ -920,6 +935,20 @@ fn secret_path_into_another_home_is_refused() {
     );
 }
 
+/// Makes `user` a member of the (system) group `group`, creating it.
+fn add_to_group(user: &str, group: &str) {
+    for command in [
+        vec!["groupadd", "--force", "--system", group],
+        vec!["usermod", "--append", "--groups", group, user],
+    ] {
+        let status = Command::new(command[0])
+            .args(&command[1..])
+            .status()
+            .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+        assert!(status.success(), "{command:?}: {status}");
+    }
+}
+
 /// A state directory the user reaches only through a supplementary group
 /// (as on NFS with root squashing, or a shared `secret=` directory): the
 /// primary group is refused, so the module adds the user's other groups,
@@ -930,16 +959,7 @@ fn a_directory_open_only_to_a_supplementary_group_works() {
     let Some(setup) = Setup::new("rt-group-dir", "rt_grouped", &[]) else {
         return;
     };
-    for command in [
-        vec!["groupadd", "--force", "--system", GROUP],
-        vec!["usermod", "--append", "--groups", GROUP, "rt_grouped"],
-    ] {
-        let status = Command::new(command[0])
-            .args(&command[1..])
-            .status()
-            .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
-        assert!(status.success(), "{command:?}: {status}");
-    }
+    add_to_group("rt_grouped", GROUP);
     set_owner(&setup.dir, 0, group_id(GROUP));
     set_mode(&setup.dir, 0o770);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));

@@ -342,10 +342,11 @@ impl Scenario {
     }
 }
 
-/// Plays `build()`'s scenario against the reference and, when it is ready,
-/// our module, and asserts the outcomes (see the module documentation).
-/// Returns without doing anything, after a skip notice, when the harness's
-/// tools are missing outside CI.
+/// Plays `build()`'s scenario against the reference and our module, and
+/// asserts the outcomes (see the module documentation). Returns without
+/// doing anything, after a skip notice, when the harness's tools are missing
+/// outside CI; without our module built it checks the reference alone and
+/// says so (a failure in CI).
 pub fn check(build: impl FnOnce() -> Scenario) {
     let Some(harness) = harness() else {
         return;
@@ -374,9 +375,12 @@ pub fn check(build: impl FnOnce() -> Scenario) {
                 }
             }
         }
-        OursStatus::NotReady(why) => {
-            eprintln!("NOTE: {}: reference module only ({why})", scenario.name);
-        }
+        // A failure in CI: a run that tested only the reference proves
+        // nothing about our module.
+        OursStatus::NotReady(why) => unavailable(&format!(
+            "{}: our module is not built, only the reference was checked ({why})",
+            scenario.name
+        )),
     }
 }
 
@@ -572,6 +576,14 @@ fn install_state_file(scenario: &Scenario, path: &Path, user: &Account) {
     };
     let owner = file.owner.map_or_else(|| user.clone(), account);
     let gid = file.group.map_or(owner.gid, system::group_id);
+    // A file path below the scenario directory gets its own directory, the
+    // user's (e.g. a home that `prepare` then moves behind a symlink).
+    if let Some(parent) = path.parent().filter(|dir| !dir.exists()) {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+        system::set_owner(parent, user.uid, user.gid);
+        system::set_mode(parent, 0o700);
+    }
     system::write_file(path, file.content.as_bytes(), owner.uid, gid, file.mode);
 }
 

@@ -1,0 +1,206 @@
+//! The write path at its edges: a lock file the user cannot lock, a home
+//! directory that is a symbolic link, a file whose group is one of the
+//! user's supplementary groups, and a file system that reports a write it
+//! did not make.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt as _, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::{
+    CONCURRENT_LOGINS, PAM_AUTH_ERR, PAM_SUCCESS, SECRET, Setup, add_to_group, count, log_capture,
+    parse_results, parse_state, run_bounded,
+};
+use crate::common::system::{group_id, write_file};
+
+/// Rounds of the lock-file race.
+const LOCK_ROUNDS: usize = 20;
+
+/// Puts something at the lock file's path (given) of a [`Setup`].
+type ArrangeLock = fn(&Setup, &Path);
+
+/// A state file with three scratch codes, of which the logins present the
+/// second.
+fn scratch_state() -> String {
+    format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n33333333\n")
+}
+
+/// A lock file that exists but cannot be opened for writing by the user:
+/// 16 logins with one scratch code, 20 rounds, none may get in (a login
+/// that must write holds the lock or is refused), the file stays as it was,
+/// and the refusal says why.
+#[test]
+fn a_lock_file_the_user_cannot_write_refuses_every_writing_login() {
+    let Some(logs) = log_capture::start() else {
+        return;
+    };
+    let arrangements: [(&str, ArrangeLock); 2] = [
+        ("a lock file owned by root", |_, lock| {
+            write_file(lock, b"", 0, 0, 0o644)
+        }),
+        ("a hard link to a root-owned file", |setup, lock| {
+            let root_file = setup.workspace.path().join("root-owned");
+            write_file(&root_file, b"", 0, 0, 0o644);
+            fs::hard_link(&root_file, lock).unwrap_or_else(|e| panic!("ln: {e}"));
+        }),
+    ];
+    for (index, (name, arrange)) in arrangements.into_iter().enumerate() {
+        let service = format!("rt-lock-refused-{index}");
+        let Some(setup) = Setup::new(&service, "rt_alice", &[]) else {
+            return;
+        };
+        arrange(&setup, &setup.dir.join("secret.lock"));
+        for round in 0..LOCK_ROUNDS {
+            setup.write_state(&scratch_state());
+            let results = setup.race(CONCURRENT_LOGINS, "22222222", None);
+            assert_eq!(
+                (count(&results, PAM_SUCCESS), count(&results, PAM_AUTH_ERR)),
+                (0, CONCURRENT_LOGINS),
+                "{name}, round {round}: {results:?}"
+            );
+            assert_eq!(setup.state(), scratch_state(), "{name}, round {round}");
+            assert!(setup.leftovers().is_empty(), "{name}, round {round}");
+        }
+        // A burst of 16 may overflow the capture socket: every line that
+        // arrives must be a refusal that names the lock file's problem.
+        let lines = logs.lines_for(&format!("{service}(pam_rust_totp)"));
+        assert!(!lines.is_empty(), "{name}: nothing logged");
+        assert!(
+            lines.iter().all(|l| l.contains("Refused rt_alice")
+                && l.contains("cannot open lock file")
+                && l.contains("Permission denied")),
+            "{name}: {lines:?}"
+        );
+    }
+}
+
+/// A lock file that cannot be locked stops only logins that write: a code
+/// that changes nothing is still accepted.
+#[test]
+fn a_login_that_writes_nothing_needs_no_lock() {
+    let Some(setup) = Setup::new("rt-lock-not-needed", "rt_alice", &[]) else {
+        return;
+    };
+    write_file(&setup.dir.join("secret.lock"), b"", 0, 0, 0o644);
+    setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n"));
+    assert_eq!(
+        setup.login(&crate::common::codes::current_totp(SECRET)),
+        PAM_SUCCESS
+    );
+}
+
+/// `/home/u -> /data/u`: the state directory is reached through a symbolic
+/// link. Logins that rewrite the file work, the link stays a link, and the
+/// race still admits one login per scratch code.
+#[test]
+fn a_home_directory_that_is_a_symlink_works_and_stays_a_link() {
+    let mut link = PathBuf::new();
+    let Some(setup) = Setup::at("rt-symlinked-home", "rt_alice", &[], |workspace, user| {
+        let real = workspace.dir("disk/home", user, 0o700);
+        link = workspace.path().join("home");
+        symlink(&real, &link).unwrap_or_else(|e| panic!("ln -s: {e}"));
+        (real, link.join("secret"))
+    }) else {
+        return;
+    };
+    for round in 0..LOCK_ROUNDS {
+        setup.write_state(&scratch_state());
+        let results = setup.race(CONCURRENT_LOGINS, "22222222", None);
+        assert_eq!(
+            count(&results, PAM_SUCCESS),
+            1,
+            "round {round}: {results:?}"
+        );
+        assert_eq!(
+            parse_state(&setup.state()).scratch_codes(),
+            vec![11_111_111, 33_333_333],
+            "round {round}"
+        );
+        assert!(
+            fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()),
+            "round {round}: the home is no longer a link"
+        );
+        assert!(setup.leftovers().is_empty(), "round {round}");
+    }
+}
+
+/// A file whose group is one of the user's supplementary groups is
+/// rewritten with the same owner, group and mode.
+#[test]
+fn a_file_of_a_supplementary_group_keeps_owner_group_and_mode() {
+    const GROUP: &str = "rt_totp_file";
+    const USER: &str = "rt_filegroup";
+    let Some(setup) = Setup::new("rt-group-file", USER, &["allowed_perm=0440"]) else {
+        return;
+    };
+    add_to_group(USER, GROUP);
+    let gid = group_id(GROUP);
+    for mode in [0o400, 0o440] {
+        let state = scratch_state();
+        write_file(&setup.file, state.as_bytes(), setup.user.uid, gid, mode);
+        assert_eq!(setup.login("22222222"), PAM_SUCCESS, "mode {mode:o}");
+        let meta = fs::metadata(&setup.file).unwrap_or_else(|e| panic!("stat: {e}"));
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (setup.user.uid, gid, mode),
+            "mode {mode:o}"
+        );
+        assert_eq!(
+            parse_state(&setup.state()).scratch_codes(),
+            vec![11_111_111, 33_333_333]
+        );
+        assert!(setup.leftovers().is_empty());
+    }
+}
+
+/// A preload library that makes every write to the module's temporary file
+/// report success while writing only half: a file system that loses data.
+fn short_write_library() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/driver/short_write.c");
+        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("short_write.so");
+        let status = Command::new("cc")
+            .args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror"])
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&output)
+            .arg(source)
+            .arg("-ldl")
+            .status()
+            .unwrap_or_else(|e| panic!("running cc: {e}"));
+        assert!(status.success(), "compiling {source} failed");
+        output
+    })
+}
+
+/// A write that did not reach the disk whole is never renamed over the
+/// secret: the login is refused, the file and its directory are as before.
+#[test]
+fn a_temporary_file_that_was_written_short_is_never_installed() {
+    let Some(logs) = log_capture::start() else {
+        return;
+    };
+    let Some(setup) = Setup::new("rt-short-write", "rt_alice", &[]) else {
+        return;
+    };
+    setup.write_state(&scratch_state());
+    let mut command = setup.race_command(0, "22222222", None);
+    command.env("LD_PRELOAD", short_write_library());
+    assert_eq!(
+        parse_results(&run_bounded(command)),
+        vec![(PAM_AUTH_ERR, 1)]
+    );
+    assert_eq!(setup.state(), scratch_state());
+    assert!(setup.leftovers().is_empty());
+    let lines = logs.lines_for("rt-short-write(pam_rust_totp)");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Refused rt_alice") && l.contains("differ from the")),
+        "{lines:?}"
+    );
+    // Without the faulty file system the same login goes through.
+    assert_eq!(setup.login("22222222"), PAM_SUCCESS);
+}
