@@ -967,6 +967,60 @@ mod tests {
     }
 
     #[test]
+    fn only_lock_and_directory_access_errors_prevent_an_update() {
+        let path = PathBuf::from("/x");
+        let lock_file = |source| SecretFileError::LockFile {
+            path: path.clone(),
+            source,
+        };
+        for errno in [Errno::EROFS, Errno::EACCES, Errno::EPERM] {
+            assert!(lock_file(errno).prevents_update(), "{errno}");
+        }
+        assert!(!lock_file(Errno::EMFILE).prevents_update());
+        let no_locks = SecretFileError::Lock {
+            path: path.clone(),
+            source: Errno::ENOLCK,
+        };
+        assert!(no_locks.prevents_update());
+        let timeout = SecretFileError::LockTimeout {
+            path: path.clone(),
+            waited: LOCK_TIMEOUT,
+        };
+        assert!(!timeout.prevents_update());
+        let closed_dir = SecretFileError::OpenDirectory {
+            path: path.clone(),
+            source: Errno::EACCES,
+        };
+        assert!(closed_dir.prevents_update());
+    }
+
+    #[test]
+    fn a_group_refused_to_chown_or_any_eacces_asks_for_more_groups() {
+        let path = PathBuf::from("/x");
+        let chown = |source| SecretFileError::CopyAttributes {
+            path: path.clone(),
+            source,
+        };
+        assert!(chown(Errno::EPERM).needs_more_groups());
+        assert!(chown(Errno::EACCES).needs_more_groups());
+        assert!(!chown(Errno::ENOTSUP).needs_more_groups());
+        let rename = |source| SecretFileError::Rename {
+            path: path.clone(),
+            source,
+        };
+        assert!(rename(Errno::EACCES).needs_more_groups());
+        assert!(!rename(Errno::EPERM).needs_more_groups());
+        assert!(
+            !SecretFileError::WrongOwner {
+                path: path.clone(),
+                owner: 1,
+                expected: 2
+            }
+            .needs_more_groups()
+        );
+    }
+
+    #[test]
     fn policy_refusals_carry_no_errno_and_system_errors_do() {
         let path = PathBuf::from("/x");
         let refusal = SecretFileError::TooPermissive {
