@@ -124,6 +124,7 @@ set_up() {
     printf '%s\n" RATE_LIMIT 3 30\n" WINDOW_SIZE 3\n" DISALLOW_REUSE\n" TOTP_AUTH\n%s\n' \
         "$SECRET" "$scratch" >"$WORK/protected.ga"
     printf '%s\n" HOTP_COUNTER 1\n%s\n' "$SECRET" "$scratch" >"$WORK/hotp.ga"
+    worst_case_file >"$WORK/worst-case.ga"
 
     # TOTP codes from two steps ago to 80 steps (40 minutes) ahead.
     local step=$(($(date +%s) / 30))
@@ -136,6 +137,26 @@ set_up() {
     cut -d' ' -f2 "$WORK/hotp.codes" >>"$WORK/used.codes"
     WRONG_CODE=$(awk '{ used[$1] = 1 } END { for (c = 0; c < 1000000; c++) {
         code = sprintf("%06d", c); if (!(code in used)) { print code; exit } } }' "$WORK/used.codes")
+}
+
+# The costliest file to parse that both modules accept: as many distinct
+# option names as fit in 64 KiB (shortest first, about 11,000 of them),
+# with TOTP_AUTH last, so every option look-up walks the whole file.
+worst_case_file() {
+    awk -v secret="$SECRET" 'BEGIN {
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+        n = length(alphabet); budget = 65536 - length(secret) - 1 - length("\" TOTP_AUTH\n")
+        printf "%s\n", secret
+        for (a = 1; a <= n && budget >= 4; a++) {
+            printf "\" %s\n", substr(alphabet, a, 1); budget -= 4 }
+        for (a = 1; a <= n && budget >= 5; a++) for (b = 1; b <= n && budget >= 5; b++) {
+            printf "\" %s%s\n", substr(alphabet, a, 1), substr(alphabet, b, 1); budget -= 5 }
+        for (a = 1; a <= n && budget >= 6; a++) for (b = 1; b <= n && budget >= 6; b++)
+            for (c = 1; c <= n && budget >= 6; c++) {
+                printf "\" %s%s%s\n", substr(alphabet, a, 1), substr(alphabet, b, 1), substr(alphabet, c, 1)
+                budget -= 6 }
+        printf "\" TOTP_AUTH\n"
+    }'
 }
 
 # Replaces /dev/log, in this mount namespace only, by a socket that the
@@ -215,6 +236,9 @@ latency_benches() {
     latency "valid scratch code (file rewritten)" 500 10 "${hold[@]}" "${arms[@]}" \
         --template "$WORK/plain.ga" --regen each --answer "fixed:${SCRATCH_CODES[0]}" \
         --expect success
+    latency "valid TOTP code, 64 KiB file of $(($(wc -l <"$WORK/worst-case.ga") - 2)) distinct option names" \
+        300 10 "${hold[@]}" "${arms[@]}" --template "$WORK/worst-case.ga" --regen once \
+        "${totp[@]}" --expect success
     latency "wrong TOTP code (clock-skew search)" 300 10 "${hold[@]}" "${arms[@]}" \
         --template "$WORK/plain.ga" --regen once --answer "fixed:$WRONG_CODE" --expect autherr
     latency "wrong TOTP code, noskewadj" 3000 50 "${hold[@]}" \
