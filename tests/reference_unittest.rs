@@ -17,6 +17,9 @@
 //! reference leaves after each rewrite) rather than 0600, so that only the
 //! declared mode difference would show; and the log message the unittest reads
 //! through a test-only symbol of the module is not checked.
+//!
+//! The last part asks every kind of unusable file the same question in each
+//! mode: when the reference asks for a code and when it refuses at once.
 
 mod common;
 
@@ -25,6 +28,7 @@ use common::driver::{Authtok, Message, PamCode};
 use common::scenario::{
     Answer, CODE_PROMPT, Expect, PASSWORD_AND_CODE_PROMPT, Scenario, Step, check,
 };
+use common::system::BOB;
 
 /// The unittest's secret.
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
@@ -60,6 +64,8 @@ struct Mode {
     /// Conversation calls of a login in which every way of getting a code
     /// was tried.
     calls_when_all_tried: usize,
+    /// Whether an earlier module's password is offered as the code.
+    from_earlier_module: bool,
 }
 
 const MODES: [Mode; 8] = [
@@ -69,6 +75,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Typed,
         calls_when_decided: 1,
         calls_when_all_tried: 1,
+        from_earlier_module: false,
     },
     Mode {
         name: "forward_pass",
@@ -76,6 +83,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::TypedAfterPassword,
         calls_when_decided: 1,
         calls_when_all_tried: 1,
+        from_earlier_module: false,
     },
     Mode {
         name: "use_first_pass",
@@ -83,6 +91,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Stacked,
         calls_when_decided: 0,
         calls_when_all_tried: 0,
+        from_earlier_module: true,
     },
     Mode {
         name: "use_first_pass forward_pass",
@@ -90,6 +99,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Stacked,
         calls_when_decided: 0,
         calls_when_all_tried: 0,
+        from_earlier_module: true,
     },
     Mode {
         name: "try_first_pass, code in the password",
@@ -97,6 +107,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Stacked,
         calls_when_decided: 0,
         calls_when_all_tried: 2,
+        from_earlier_module: true,
     },
     Mode {
         name: "try_first_pass forward_pass, code in the password",
@@ -104,6 +115,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Stacked,
         calls_when_decided: 0,
         calls_when_all_tried: 2,
+        from_earlier_module: true,
     },
     Mode {
         name: "try_first_pass, code typed",
@@ -111,6 +123,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::Typed,
         calls_when_decided: 1,
         calls_when_all_tried: 1,
+        from_earlier_module: true,
     },
     Mode {
         name: "try_first_pass forward_pass, code typed",
@@ -118,6 +131,7 @@ const MODES: [Mode; 8] = [
         delivery: Delivery::TypedAfterPassword,
         calls_when_decided: 1,
         calls_when_all_tried: 1,
+        from_earlier_module: true,
     },
 ];
 
@@ -130,6 +144,9 @@ enum Asked {
     /// No code matched, so every way of getting one was tried.
     AllWaysTried,
     Never,
+    /// Asked as for a wrong code, unless the code comes from an earlier
+    /// module: then nothing is asked.
+    UnlessFromEarlierModule,
 }
 
 /// One login of the unittest.
@@ -176,6 +193,8 @@ impl Mode {
             Asked::FirstCodeDecides => self.calls_when_decided,
             Asked::AllWaysTried => self.calls_when_all_tried,
             Asked::Never => 0,
+            Asked::UnlessFromEarlierModule if self.from_earlier_module => 0,
+            Asked::UnlessFromEarlierModule => self.calls_when_all_tried,
         }
     }
 
@@ -319,6 +338,14 @@ fn blank_answer_is_refused() {
         &initial_file(),
         &[refused(T, "", Asked::AllWaysTried)],
     );
+}
+
+#[test]
+fn missing_file_is_asked_for_only_when_the_code_cannot_come_from_an_earlier_module() {
+    for mode in &MODES {
+        let login = refused(T, CODE, Asked::UnlessFromEarlierModule);
+        check(|| mode.scenario(Scenario::without_file("missing file"), &[], &[login]));
+    }
 }
 
 #[test]
@@ -593,4 +620,234 @@ fn hotp_counter_advances_on_success_and_failure_and_looks_ahead() {
             accepted(T, "932068", Asked::FirstCodeDecides).rewrites(counter(6)),
         ],
     );
+}
+
+// ------------------------------------------- unusable files, in every mode
+
+/// A file with the unittest's secret, `option` and `TOTP_AUTH`.
+fn totp_file_with(option: &str) -> String {
+    format!("{SECRET}\n\" {option}\n\" TOTP_AUTH\n")
+}
+
+/// The unittest's secret with a character base32 does not have.
+const INVALID_SECRET: &str = "2SH3V3GDW7ZN!GYE";
+
+#[test]
+fn invalid_rate_limit_is_refused_without_a_question() {
+    for value in ["0 30", "101 30", "3 0", "3 3601", "3", "x 30", "3 30x"] {
+        in_every_mode(
+            &format!("RATE_LIMIT {value}"),
+            &totp_file_with(&format!("RATE_LIMIT {value}")),
+            &[refused(T, CODE, Asked::Never)],
+        );
+    }
+}
+
+#[test]
+fn invalid_rate_limit_is_refused_without_a_question_before_the_secret_is_read() {
+    in_every_mode(
+        "RATE_LIMIT 0 30, invalid secret",
+        &format!("{INVALID_SECRET}\n\" RATE_LIMIT 0 30\n\" TOTP_AUTH\n"),
+        &[refused(T, CODE, Asked::Never)],
+    );
+}
+
+#[test]
+fn invalid_secret_is_asked_for_like_a_missing_file() {
+    in_every_mode(
+        "invalid secret",
+        &format!("{INVALID_SECRET}\n\" TOTP_AUTH\n"),
+        &[refused(T, CODE, Asked::UnlessFromEarlierModule)],
+    );
+}
+
+#[test]
+fn empty_file_or_nul_byte_is_asked_for_like_a_missing_file() {
+    for (what, content) in [
+        ("empty file", String::new()),
+        ("NUL byte", format!("{SECRET}\n\" TOTP_AUTH\n\0\n")),
+    ] {
+        in_every_mode(
+            what,
+            &content,
+            &[refused(T, CODE, Asked::UnlessFromEarlierModule)],
+        );
+    }
+}
+
+#[test]
+fn file_of_another_user_or_open_to_others_is_asked_for_like_a_missing_file() {
+    let login = || [refused(T, CODE, Asked::UnlessFromEarlierModule)];
+    for mode in &MODES {
+        check(|| {
+            let start =
+                Scenario::new("file of another user", &initial_file()).file_owner(BOB, None);
+            mode.scenario(start, &[], &login())
+        });
+        check(|| {
+            let start = Scenario::new("file readable by all", &initial_file()).mode(0o644);
+            mode.scenario(start, &[], &login())
+        });
+    }
+}
+
+#[test]
+fn unknown_user_is_asked_for_like_a_missing_file() {
+    for mode in &MODES {
+        let start = || Scenario::without_file("unknown user").unknown_user("rt_no_such_user");
+        check(|| {
+            mode.scenario(
+                start(),
+                &[],
+                &[refused(T, CODE, Asked::UnlessFromEarlierModule)],
+            )
+        });
+    }
+}
+
+#[test]
+fn invalid_step_or_window_size_stops_at_the_first_code_checked() {
+    for option in [
+        "STEP_SIZE 0",
+        "STEP_SIZE 61",
+        "WINDOW_SIZE 0",
+        "WINDOW_SIZE 101",
+    ] {
+        in_every_mode(
+            option,
+            &totp_file_with(option),
+            &[refused(T, CODE, Asked::UnlessFromEarlierModule)],
+        );
+    }
+    in_every_mode(
+        "HOTP, WINDOW_SIZE 0",
+        &format!("{SECRET}\n\" WINDOW_SIZE 0\n\" HOTP_COUNTER 1\n"),
+        &[refused(T, "293240", Asked::UnlessFromEarlierModule)],
+    );
+}
+
+#[test]
+fn other_malformed_lines_are_asked_for_like_a_wrong_code() {
+    let wrong = || [refused(T, "123456", Asked::AllWaysTried)];
+    for option in [
+        "DISALLOW_REUSE x",
+        "TIME_SKEW x",
+        "RESETTING_TIME_SKEW x",
+        "HOTP_COUNTER x",
+    ] {
+        in_every_mode_with(&["noskewadj"], option, &totp_file_with(option), &wrong());
+    }
+    // A counter-based login never reads STEP_SIZE; no_increment_hotp keeps
+    // the reference from rewriting the file.
+    in_every_mode_with(
+        &["no_increment_hotp"],
+        "STEP_SIZE 0 in a HOTP file",
+        &format!("{SECRET}\n\" STEP_SIZE 0\n\" HOTP_COUNTER 1\n"),
+        &wrong(),
+    );
+    // Only the first line of an option counts, and a file that is neither
+    // time- nor counter-based never reads STEP_SIZE or WINDOW_SIZE.
+    in_every_mode_with(
+        &["noskewadj"],
+        "second STEP_SIZE line malformed",
+        &format!("{SECRET}\n\" STEP_SIZE 30\n\" STEP_SIZE 0\n\" TOTP_AUTH\n"),
+        &wrong(),
+    );
+    in_every_mode(
+        "WINDOW_SIZE 0 without TOTP_AUTH",
+        &format!("{SECRET}\n\" WINDOW_SIZE 0\n"),
+        &wrong(),
+    );
+    in_every_mode_with(
+        &["noskewadj"],
+        "line that is not UTF-8",
+        &format!("{SECRET}\n\" TOTP_AUTH\n\" NOTE caf\u{e9}\n"),
+        &wrong(),
+    );
+}
+
+#[test]
+fn rate_limit_reached_in_a_malformed_file_is_refused_without_a_question() {
+    let attempts = |first: u64, second: u64| format!("RATE_LIMIT 2 30 {first} {second}");
+    for (what, secret, option) in [
+        ("WINDOW_SIZE 0", SECRET, "WINDOW_SIZE 0"),
+        ("invalid secret", INVALID_SECRET, "TOTP_AUTH"),
+    ] {
+        let file = |rate_limit: String| format!("{secret}\n\" {rate_limit}\n\" {option}\n");
+        let content = file(attempts(T - 10, T - 5));
+        let reference = refused(T, CODE, Asked::Never).rewrites(file(attempts(T - 5, T)));
+        let ours = refused(T, CODE, Asked::Never);
+        for mode in &MODES {
+            check(|| {
+                mode.scenario(
+                    Scenario::new(format!("RATE_LIMIT reached, {what}"), &content),
+                    &[],
+                    std::slice::from_ref(&reference),
+                )
+                .difference(
+                    "a malformed file is never rewritten; the reference records \
+                     the attempt in RATE_LIMIT",
+                    vec![mode.expect(&ours)],
+                )
+            });
+        }
+    }
+}
+
+#[test]
+fn try_first_pass_asks_without_a_file_when_the_password_does_not_end_in_a_code() {
+    let prompt = Message::echo_off(CODE_PROMPT);
+    let stacked = "hunter2".to_owned();
+    check(|| {
+        Scenario::without_file("try_first_pass, password without a code")
+            .args(&["try_first_pass"])
+            .step(
+                Step::at(
+                    T,
+                    Expect::failure()
+                        .conversations(1)
+                        .authtok(Authtok::Value(stacked.clone())),
+                )
+                .authtok(Answer::Text(stacked.clone()))
+                .answer(Answer::text(CODE)),
+            )
+            .step(
+                Step::at(
+                    T,
+                    Expect::failure()
+                        .messages(vec![prompt.clone(), prompt.clone()])
+                        .conversations(2)
+                        .authtok(Authtok::Value(stacked.clone())),
+                )
+                .authtok(Answer::Text(stacked.clone())),
+            )
+            .step(Step::at(
+                T,
+                Expect::failure()
+                    .messages(vec![prompt.clone(), prompt.clone()])
+                    .conversations(2),
+            ))
+    });
+}
+
+#[test]
+fn malformed_line_read_only_once_a_code_matches_is_asked_for_like_a_wrong_code() {
+    let content = totp_file_with("DISALLOW_REUSE x");
+    let reference = refused(T, CODE, Asked::FirstCodeDecides);
+    let ours = refused(T, CODE, Asked::AllWaysTried);
+    for mode in &MODES {
+        check(|| {
+            mode.scenario(
+                Scenario::new("DISALLOW_REUSE x, valid code", &content),
+                &[],
+                std::slice::from_ref(&reference),
+            )
+            .difference(
+                "a malformed file is refused whatever the code, so it is asked \
+                 for like a wrong code; the reference stops at a valid code from \
+                 an earlier module before it reads the bad line",
+                vec![mode.expect(&ours)],
+            )
+        });
+    }
 }
