@@ -8,15 +8,16 @@
 //! The unittest plays its sequence once for each of eight ways of getting the
 //! code ([`MODES`]): typed alone, typed after the password (`forward_pass`), or
 //! taken from the password an earlier module collected (`use_first_pass`,
-//! `try_first_pass`), in which case its conversation fails. It edits the state
-//! file between some logins; here the logins between two edits are one
-//! scenario, which starts from the file the previous one ended with, plus the
-//! edit.
+//! `try_first_pass`), with the conversation failing whenever the code is in
+//! that password. It edits the state file between some logins; here the
+//! logins between two edits are one scenario, which starts from the file the
+//! previous one ended with, plus the edit.
 //!
 //! Where this differs from the C test: the file starts at mode 0400 (what the
-//! reference leaves after each rewrite) rather than 0600, so that only the
-//! declared mode difference would show; and the log message the unittest reads
-//! through a test-only symbol of the module is not checked.
+//! reference leaves after each rewrite) rather than 0600, so that the declared
+//! mode difference does not show; the missing file is looked for in the
+//! scenario's directory rather than at `/NOSUCHFILE`; and the log message the
+//! unittest reads through a test-only symbol of the module is not checked.
 //!
 //! The last part asks every kind of unusable file the same question in each
 //! mode: when the reference asks for a code and when it refuses at once.
@@ -477,21 +478,20 @@ fn rate_limit_refuses_the_fifth_login_within_two_minutes_without_a_question() {
         later_file(FIRST_SAMPLE, Some(used), Some(&times_of(attempted)))
     };
     let content = format!("{}\" RATE_LIMIT 4 120\n", after_disallow_reuse());
-    let login = |step: u64| code_of(step);
     in_every_mode(
         "RATE_LIMIT 4 120",
         &content,
         &[
-            accepted(20_000 * 30, &login(20_000), decided).rewrites(file(&[20_000], &[20_000])),
-            accepted(20_001 * 30, &login(20_001), decided)
+            accepted(20_000 * 30, &code_of(20_000), decided).rewrites(file(&[20_000], &[20_000])),
+            accepted(20_001 * 30, &code_of(20_001), decided)
                 .rewrites(file(&steps(20_000, 20_001), &steps(20_000, 20_001))),
-            accepted(20_002 * 30, &login(20_002), decided)
+            accepted(20_002 * 30, &code_of(20_002), decided)
                 .rewrites(file(&steps(20_000, 20_002), &steps(20_000, 20_002))),
-            accepted(20_003 * 30, &login(20_003), decided)
+            accepted(20_003 * 30, &code_of(20_003), decided)
                 .rewrites(file(&steps(20_000, 20_003), &steps(20_000, 20_003))),
-            refused(20_004 * 30, &login(20_004), Asked::Never)
+            refused(20_004 * 30, &code_of(20_004), Asked::Never)
                 .rewrites(file(&steps(20_000, 20_003), &steps(20_001, 20_004))),
-            accepted(20_006 * 30, &login(20_006), decided).rewrites(after_rate_limit()),
+            accepted(20_006 * 30, &code_of(20_006), decided).rewrites(after_rate_limit()),
         ],
     );
 }
