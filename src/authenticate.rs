@@ -35,7 +35,7 @@ use crate::module_options::{FixedUser, ModuleOptions};
 use crate::privilege::{self, FsIdentity, UserAccount};
 use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError, Snapshot};
 use crate::secret_path;
-use crate::state_file::{MAX_FILE_SIZE, StateFile};
+use crate::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
 use crate::syslog::{Logger, Severity};
 use crate::verifier::{self, AnswerSource, Context, Granted, Note, Outcome, PassMode};
 
@@ -183,24 +183,55 @@ impl Login<'_> {
     }
 
     /// A state file that cannot be used. With `nullok` a missing file lets
-    /// the login pass this module; otherwise the user is still asked
-    /// (unless already `asked`), then refused.
+    /// the login pass this module; otherwise the user is still asked (unless
+    /// already `asked`) where the reference asks with such a file, then
+    /// refused.
     fn unusable(&mut self, problem: Unusable, asked: bool) -> PamReturn {
-        match problem {
-            Unusable::Missing(_) if self.options.nullok => {
-                self.debug(format_args!(
-                    "no state file; nullok lets the login pass this module"
-                ));
-                PamReturn::Ignore
-            }
-            Unusable::Missing(reason) | Unusable::Broken(reason) if asked => {
-                self.log_refusal(&reason);
-                PamReturn::AuthErr
-            }
-            Unusable::Missing(reason) | Unusable::Broken(reason) => {
-                self.refuse_after_prompt(&reason)
-            }
+        if matches!(problem, Unusable::Missing(_)) && self.options.nullok {
+            self.debug(format_args!(
+                "no state file; nullok lets the login pass this module"
+            ));
+            return PamReturn::Ignore;
         }
+        if !asked && self.still_asks(&problem) {
+            drop(self.ask_user());
+        }
+        self.log_refusal(problem.reason());
+        PamReturn::AuthErr
+    }
+
+    /// Whether the reference asks for a code with this file: not when its
+    /// `RATE_LIMIT` stops the login first, as for a wrong code when it can
+    /// check codes, and as without a secret when it cannot.
+    fn still_asks(&self, problem: &Unusable) -> bool {
+        let (rate_limit, checks_codes) = match problem {
+            Unusable::Missing(_) | Unusable::Broken(_) => (None, false),
+            Unusable::Malformed { reading, .. } => match reading {
+                ReferenceReading::InvalidRateLimit => return false,
+                ReferenceReading::Readable {
+                    rate_limit,
+                    checks_codes,
+                } => (rate_limit.as_ref(), *checks_codes),
+            },
+        };
+        let now = self.context().now;
+        if rate_limit.is_some_and(|limit| verifier::exceeds_rate_limit(limit, now)) {
+            false
+        } else if checks_codes {
+            self.options.settings.pass_mode != PassMode::UseFirstPass
+        } else {
+            self.asks_without_checking()
+        }
+    }
+
+    /// Whether the reference asks for a code it cannot check (see
+    /// [`verifier::asks_without_checking`]).
+    fn asks_without_checking(&self) -> bool {
+        let first_pass = self.session.authtok();
+        verifier::asks_without_checking(
+            &self.options.settings,
+            first_pass.as_deref().map(Vec::as_slice),
+        )
     }
 
     /// Asks the user for a code when the verifier, given the file as it is
@@ -293,11 +324,11 @@ impl Login<'_> {
         }
     }
 
-    /// The state file cannot be used: still ask for a code (unless the code
-    /// can only come from an earlier module), so that a missing or broken
-    /// file cannot be told from a wrong code, then refuse.
+    /// There is no state file to be had (an unknown user, a bad path): ask
+    /// for a code where the reference asks without a secret, so that this
+    /// cannot be told from a wrong code, then refuse.
     fn refuse_after_prompt(&mut self, reason: &str) -> PamReturn {
-        if self.options.settings.pass_mode != PassMode::UseFirstPass {
+        if self.asks_without_checking() {
             drop(self.ask_user());
         }
         self.log_refusal(reason);
@@ -503,15 +534,39 @@ impl StateFileAccess<'_> {
 enum Unusable {
     /// There is no file; `nullok` turns this into `PAM_IGNORE`.
     Missing(String),
+    /// A file that could not be read, or that the reference would not read
+    /// either.
     Broken(String),
+    /// A file read but refused; what the reference makes of it decides
+    /// whether the user is still asked.
+    Malformed {
+        reason: String,
+        reading: ReferenceReading,
+    },
+}
+
+impl Unusable {
+    fn reason(&self) -> &str {
+        match self {
+            Unusable::Missing(reason)
+            | Unusable::Broken(reason)
+            | Unusable::Malformed { reason, .. } => reason,
+        }
+    }
 }
 
 fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {
     StateFile::parse(bytes).map_err(|error| {
-        Unusable::Broken(format!(
-            "invalid state file \"{}\": {error}",
-            path.display()
-        ))
+        let reason = format!("invalid state file \"{}\": {error}", path.display());
+        match error {
+            ParseError::Empty | ParseError::TooLarge | ParseError::NulByte { .. } => {
+                Unusable::Broken(reason)
+            }
+            _ => Unusable::Malformed {
+                reason,
+                reading: state_file::reference_reading(bytes),
+            },
+        }
     })
 }
 

@@ -599,6 +599,81 @@ pub fn is_grace_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.' || b == b'-')
 }
 
+/// How far the reference module gets with a file that [`StateFile::parse`]
+/// refuses, which decides whether it still asks for a code. It looks an
+/// option up only when it needs it, by the first line with that name, so a
+/// malformed line stops it only when it gets there: `RATE_LIMIT` before it
+/// asks anything, the secret, then `STEP_SIZE` and `WINDOW_SIZE` when it
+/// checks a code. It applies only to files the reference reads at all: not
+/// empty, at most [`MAX_FILE_SIZE`] bytes, without NUL bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceReading {
+    /// The first `RATE_LIMIT` line is malformed: the login is refused
+    /// before anything is asked.
+    InvalidRateLimit,
+    Readable {
+        /// The first `RATE_LIMIT` line, when there is one.
+        rate_limit: Option<RateLimit>,
+        /// Whether a six-digit code can be checked at all: not with an
+        /// invalid secret, nor when a time-based file has a malformed
+        /// `STEP_SIZE` or `WINDOW_SIZE`, or a counter-based one a malformed
+        /// `WINDOW_SIZE`.
+        checks_codes: bool,
+    },
+}
+
+/// Reads `bytes` the way the reference module does before it checks a code
+/// (see [`ReferenceReading`]).
+pub fn reference_reading(bytes: &[u8]) -> ReferenceReading {
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\r' || *b == b'\n').collect();
+    let rate_limit = match first_option_value(&lines, "RATE_LIMIT") {
+        None => None,
+        Some(value) => match parse_rate_limit(&value) {
+            Some(limit) => Some(limit),
+            None => return ReferenceReading::InvalidRateLimit,
+        },
+    };
+    let valid_number = |name, low, high| {
+        first_option_value(&lines, name).is_none_or(|value| {
+            let number = value.split([' ', '\t']).next().unwrap_or_default();
+            parse_in_range(number, low, high).is_some()
+        })
+    };
+    let secret = String::from_utf8_lossy(lines[0]);
+    let hotp = first_option_value(&lines, "HOTP_COUNTER")
+        .is_some_and(|v| starts_with_positive_integer(&v));
+    let totp = !hotp && bytes.windows(11).any(|w| w == b"\" TOTP_AUTH");
+    let checks_codes = decode_secret(&secret).is_some()
+        && (!hotp || valid_number("WINDOW_SIZE", 1, 100))
+        && (!totp || (valid_number("STEP_SIZE", 1, 60) && valid_number("WINDOW_SIZE", 1, 100)));
+    ReferenceReading::Readable {
+        rate_limit,
+        checks_codes,
+    }
+}
+
+/// The value of the first line `" NAME`, white space after the name
+/// skipped, as the reference looks options up.
+fn first_option_value(lines: &[&[u8]], name: &str) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let rest = line.strip_prefix(b"\" ")?.strip_prefix(name.as_bytes())?;
+        if !matches!(rest.first(), None | Some(b' ' | b'\t')) {
+            return None;
+        }
+        let value = String::from_utf8_lossy(rest);
+        Some(value.trim_start_matches([' ', '\t']).to_owned())
+    })
+}
+
+/// Whether `value` starts with a positive integer, as C's `strtol` reads it.
+fn starts_with_positive_integer(value: &str) -> bool {
+    let unsigned = value.strip_prefix('+').unwrap_or(value);
+    unsigned
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .any(|digit| digit != b'0')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,6 +778,63 @@ mod tests {
         assert_eq!(
             file.rate_limit_state().map(|r| r.timestamps.clone()),
             Some(vec![1_700_000_000])
+        );
+    }
+
+    #[test]
+    fn reference_reading_finds_what_stops_the_reference_before_a_code() {
+        let read = |text: &str| reference_reading(text.as_bytes());
+        let readable = |rate_limit, checks_codes| ReferenceReading::Readable {
+            rate_limit,
+            checks_codes,
+        };
+        for value in ["0 30", "3", "x 30", "3 30x", ""] {
+            let text = format!("!\n\" WINDOW_SIZE 0\n\" RATE_LIMIT {value}\n");
+            assert_eq!(read(&text), ReferenceReading::InvalidRateLimit, "{value}");
+        }
+        let limit = RateLimit {
+            attempts: 3,
+            interval: 30,
+            timestamps: vec![17],
+        };
+        assert_eq!(
+            read("2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30 17\n\" RATE_LIMIT 0 0\n\" TIME_SKEW x\n"),
+            readable(Some(limit), true)
+        );
+        assert_eq!(
+            read("2SH3V3GDW7ZN!GYE\n\" TOTP_AUTH\n"),
+            readable(None, false)
+        );
+        for option in [
+            "STEP_SIZE 0",
+            "STEP_SIZE 61",
+            "WINDOW_SIZE 0",
+            "WINDOW_SIZE 101",
+        ] {
+            let text = format!("2SH3V3GDW7ZNMGYE\n\" {option}\n\" TOTP_AUTH\n");
+            assert_eq!(read(&text), readable(None, false), "{option}");
+        }
+        // The first line of an option counts; STEP_SIZE only for TOTP, and
+        // neither for a file that is neither time- nor counter-based.
+        assert_eq!(
+            read("2SH3V3GDW7ZNMGYE\n\" STEP_SIZE 30 x\n\" STEP_SIZE 0\n\" TOTP_AUTH\n"),
+            readable(None, true)
+        );
+        assert_eq!(
+            read("2SH3V3GDW7ZNMGYE\n\" STEP_SIZE 0\n\" HOTP_COUNTER +2\n\" TOTP_AUTH\n"),
+            readable(None, true)
+        );
+        assert_eq!(
+            read("2SH3V3GDW7ZNMGYE\n\" WINDOW_SIZE 0\n\" HOTP_COUNTER 1\n"),
+            readable(None, false)
+        );
+        assert_eq!(
+            read("2SH3V3GDW7ZNMGYE\n\" WINDOW_SIZE 0\n\" HOTP_COUNTER 0\n"),
+            readable(None, true)
+        );
+        assert_eq!(
+            reference_reading(b"2SH3V3GDW7ZNMGYE\r\n\" NOTE \xff\r\n\" TOTP_AUTH\r\n"),
+            readable(None, true)
         );
     }
 

@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use crate::otp::{HotpKey, codes_equal, time_step};
-use crate::state_file::{GRACE_SLOTS, SkewSample, StateFile, is_grace_host};
+use crate::state_file::{GRACE_SLOTS, RateLimit, SkewSample, StateFile, is_grace_host};
 use zeroize::Zeroizing;
 
 /// How far (in steps, both ways) a code is looked for when learning the
@@ -226,6 +226,49 @@ pub fn authenticate(
     attempt.finish(verdict, forwarded)
 }
 
+/// The timestamps `limit` keeps after an attempt at `now` (those within the
+/// interval, at most `attempts` of them, sorted), and whether the attempt
+/// exceeds the limit.
+fn record_attempt(limit: &RateLimit, now: u64) -> (Vec<u32>, bool) {
+    // The format stores 32-bit timestamps, as the reference does.
+    let now = now as u32;
+    let mut stamps = limit.timestamps.clone();
+    stamps.push(now);
+    stamps.sort_unstable();
+    let oldest_allowed = now.wrapping_sub(limit.interval);
+    let mut kept: Vec<u32> = stamps
+        .into_iter()
+        .skip_while(|t| *t < oldest_allowed)
+        .take_while(|t| *t <= now)
+        .collect();
+    let exceeded = kept.len() > limit.attempts as usize;
+    if exceeded {
+        kept.drain(..kept.len() - limit.attempts as usize);
+    }
+    (kept, exceeded)
+}
+
+/// Whether an attempt at `now` exceeds `limit`: the reference refuses such a
+/// login before it asks anything, even when the rest of the file is unusable.
+pub fn exceeds_rate_limit(limit: &RateLimit, now: u64) -> bool {
+    record_attempt(limit, now).1
+}
+
+/// Whether the reference asks for a code when it cannot check one (no
+/// secret, or a malformed option it reads for every code). It stops at the
+/// first answer shaped like a code, so with `try_first_pass` it asks only
+/// when the earlier module's password does not end in six digits, and with
+/// `use_first_pass` never.
+pub fn asks_without_checking(settings: &Settings, first_pass: Option<&[u8]>) -> bool {
+    match settings.pass_mode {
+        PassMode::Prompt => true,
+        PassMode::UseFirstPass => false,
+        PassMode::TryFirstPass => {
+            first_pass.is_none_or(|answer| split_answer(answer, CodeKind::Verification).is_none())
+        }
+    }
+}
+
 /// Whether the remote host logged in successfully less than `grace_period`
 /// seconds ago.
 fn within_grace_period(file: &StateFile, settings: &Settings, context: &Context<'_>) -> bool {
@@ -261,27 +304,12 @@ impl Attempt<'_> {
     }
 
     /// Records this attempt in `RATE_LIMIT` and reports whether it exceeds
-    /// the limit. The kept timestamps are those within the interval, at
-    /// most `attempts` of them, sorted.
+    /// the limit.
     fn apply_rate_limit(&mut self) -> bool {
-        let Some(limit) = self.file.rate_limit_state().cloned() else {
+        let Some(limit) = self.file.rate_limit_state() else {
             return false;
         };
-        // The format stores 32-bit timestamps, as the reference does.
-        let now = self.now as u32;
-        let mut stamps = limit.timestamps;
-        stamps.push(now);
-        stamps.sort_unstable();
-        let oldest_allowed = now.wrapping_sub(limit.interval);
-        let mut kept: Vec<u32> = stamps
-            .into_iter()
-            .skip_while(|t| *t < oldest_allowed)
-            .take_while(|t| *t <= now)
-            .collect();
-        let exceeded = kept.len() > limit.attempts as usize;
-        if exceeded {
-            kept.drain(..kept.len() - limit.attempts as usize);
-        }
+        let (kept, exceeded) = record_attempt(limit, self.now);
         let mut value = format!("{} {}", limit.attempts, limit.interval);
         for stamp in kept {
             value.push_str(&format!(" {stamp}"));

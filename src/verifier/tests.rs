@@ -386,6 +386,39 @@ fn first_pass_modes() {
 }
 
 #[test]
+fn without_a_checkable_code_only_an_answer_shaped_like_a_code_ends_the_questions() {
+    let asks = |pass_mode, first_pass: Option<&str>| {
+        let settings = Settings {
+            pass_mode,
+            ..Settings::default()
+        };
+        asks_without_checking(&settings, first_pass.map(str::as_bytes))
+    };
+    assert!(asks(PassMode::Prompt, Some("0123456789")));
+    assert!(!asks(PassMode::UseFirstPass, None));
+    assert!(!asks(PassMode::TryFirstPass, Some("0123456789")));
+    assert!(!asks(PassMode::TryFirstPass, Some("050548")));
+    assert!(asks(PassMode::TryFirstPass, Some("hunter2")));
+    assert!(asks(PassMode::TryFirstPass, Some("12345")));
+    assert!(asks(PassMode::TryFirstPass, None));
+}
+
+#[test]
+fn rate_limit_is_exceeded_by_one_attempt_more_than_allowed_in_the_interval() {
+    let limit = |timestamps: Vec<u32>| RateLimit {
+        attempts: 2,
+        interval: 30,
+        timestamps,
+    };
+    assert!(!exceeds_rate_limit(&limit(vec![]), 1000));
+    assert!(!exceeds_rate_limit(&limit(vec![990]), 1000));
+    assert!(exceeds_rate_limit(&limit(vec![990, 995]), 1000));
+    // Attempts older than the interval or from the future do not count.
+    assert!(!exceeds_rate_limit(&limit(vec![960, 995]), 1000));
+    assert!(!exceeds_rate_limit(&limit(vec![995, 2000]), 1000));
+}
+
+#[test]
 fn grace_period_lets_the_same_host_in_and_is_saved() {
     let settings = Settings {
         grace_period: 3600,

@@ -345,6 +345,8 @@ pub enum Authtok {
 /// Everything the driver printed for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// How many times the stack called the conversation function.
+    pub conversations: usize,
     pub messages: Vec<Message>,
     pub result: PamCode,
     pub authtok: Authtok,
@@ -353,6 +355,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn parse(stdout: &str) -> Result<Self, String> {
+        let mut conversations = 0;
         let mut messages = Vec::new();
         let mut result = None;
         let mut authtok = Authtok::NotReported;
@@ -360,6 +363,7 @@ impl Outcome {
         for line in stdout.lines() {
             let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
             match tag {
+                "CONVERSATION" => conversations += 1,
                 "RESULT" => result = Some(parse_code(rest)?),
                 "SETCRED" => setcred = Some(parse_code(rest)?),
                 "AUTHTOK" if rest == "(null)" => authtok = Authtok::Null,
@@ -371,6 +375,7 @@ impl Outcome {
             }
         }
         Ok(Self {
+            conversations,
             messages,
             result: result.ok_or("no RESULT line")?,
             authtok,
@@ -428,10 +433,12 @@ mod tests {
     #[test]
     fn parses_driver_output() {
         let outcome = Outcome::parse(
-            "PROMPT_ECHO_OFF Verification code: \nERROR_MSG a\\nb\\\\c\n\
+            "CONVERSATION 1\nPROMPT_ECHO_OFF Verification code: \n\
+             CONVERSATION 1\nERROR_MSG a\\nb\\\\c\n\
              RESULT 7 PAM_AUTH_ERR\nAUTHTOK \nSETCRED 0 PAM_SUCCESS\n",
         )
         .expect("parses");
+        assert_eq!(outcome.conversations, 2);
         assert_eq!(
             outcome.messages,
             [

@@ -65,6 +65,8 @@ pub enum FileAfter {
 pub struct Expect {
     pub result: PamCode,
     pub messages: Vec<Message>,
+    /// How many times the conversation must be called, when that is checked.
+    pub conversations: Option<usize>,
     pub file: FileAfter,
     pub authtok: Authtok,
     /// The `pam_setcred` result, when the step calls it.
@@ -78,6 +80,7 @@ impl Expect {
         Self {
             result,
             messages: vec![Message::echo_off(CODE_PROMPT)],
+            conversations: None,
             file: FileAfter::Unchanged,
             authtok: Authtok::Null,
             setcred: None,
@@ -99,6 +102,12 @@ impl Expect {
 
     pub fn no_messages(self) -> Self {
         self.messages(Vec::new())
+    }
+
+    /// Also checks that the conversation was called exactly `calls` times.
+    pub fn conversations(mut self, calls: usize) -> Self {
+        self.conversations = Some(calls);
+        self
     }
 
     /// The reference replaces the file and always leaves it mode 0400.
@@ -635,6 +644,12 @@ fn assert_expected(
             "{at}: PAM result; {seen:#?}"
         );
         assert_eq!(seen.outcome.messages, want.messages, "{at}: conversation");
+        if let Some(calls) = want.conversations {
+            assert_eq!(
+                seen.outcome.conversations, calls,
+                "{at}: calls of the conversation"
+            );
+        }
         assert_eq!(
             seen.outcome.authtok, want.authtok,
             "{at}: PAM_AUTHTOK after"

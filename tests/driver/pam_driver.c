@@ -18,6 +18,8 @@
  * PAM_DRIVER_AUTHTOK_NULL=1).
  *
  * Output (text is escaped: backslash as \\, newline as \n):
+ *   CONVERSATION <n>          one line per call of the conversation, with
+ *                             its number of messages, before the messages
  *   <STYLE> <text>            one line per conversation message, in order,
  *                             STYLE in PROMPT_ECHO_OFF, PROMPT_ECHO_ON,
  *                             ERROR_MSG, TEXT_INFO, STYLE_<n>
@@ -84,6 +86,7 @@ static void free_responses(struct pam_response *resp, int count) {
 static int conversation(int num_msg, const struct pam_message **msg,
                         struct pam_response **resp, void *appdata) {
   struct answers *answers = appdata;
+  printf("CONVERSATION %d\n", num_msg);
   if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG) {
     return PAM_CONV_ERR;
   }
