@@ -12,9 +12,13 @@
 //! only through group permissions work too. The returned [`FsIdentity`] puts
 //! everything back when it is dropped or [`FsIdentity::restore`]d.
 //!
-//! fsuid and fsgid are per thread, but glibc applies `setgroups` to every
-//! thread of the process; identity switches are therefore serialised
-//! process-wide, and an [`FsIdentity`] cannot leave its thread.
+//! Everything switched is the calling thread's alone: fsuid and fsgid are
+//! per thread, and the supplementary groups are set by the system call
+//! itself, not by glibc's `setgroups`, which applies them to every thread
+//! (see [`crate::supplementary_groups`]). A host's other threads keep their
+//! own identity and never wait for a switch, and a child forked by one of
+//! them starts with that thread's identity. An [`FsIdentity`] cannot leave
+//! its thread.
 //!
 //! A process that cannot get its own identity back must not go on: restoring
 //! failures log at `LOG_EMERG` and abort the process.
@@ -22,12 +26,12 @@
 
 use std::ffi::CString;
 use std::io::Write as _;
+use std::marker::PhantomData;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid, setgroups};
+use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid};
 
 use crate::supplementary_groups;
 
@@ -106,9 +110,6 @@ pub fn current_fsuid() -> u32 {
     setfsuid(Uid::from_raw(u32::MAX)).as_raw()
 }
 
-/// Serialises identity switches: supplementary groups are process-wide.
-static IDENTITY_SWITCH: Mutex<()> = Mutex::new(());
-
 /// The thread acts with a user's file-system identity while this lives.
 ///
 /// Each field holds what to go back to, once that part has been switched.
@@ -129,9 +130,9 @@ pub struct FsIdentity {
     caller_groups: Option<Vec<Gid>>,
     /// Whether the supplementary groups differ from `caller_groups` now.
     groups_switched: bool,
-    // Held for the whole switch; also keeps FsIdentity on its thread (!Send),
-    // which matters because fsuid and fsgid are per thread.
-    _serialised: MutexGuard<'static, ()>,
+    /// fsuid, fsgid and groups are switched for this thread only, so the
+    /// switch must not move to another (`!Send`).
+    _this_thread: PhantomData<*const ()>,
 }
 
 /// Switch the calling thread's file-system identity to `account`'s.
@@ -142,8 +143,8 @@ pub struct FsIdentity {
 /// and switching to any uid but the process's own fails with
 /// [`PrivilegeError::SwitchUid`].
 ///
-/// Switches are serialised process-wide: calling this again on the same
-/// thread while the returned [`FsIdentity`] lives deadlocks.
+/// Only the calling thread changes. Identities taken on one thread must be
+/// put back in the reverse order.
 pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> {
     let account_name =
         CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
@@ -158,9 +159,7 @@ pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> 
         previous_fsgid: None,
         caller_groups: None,
         groups_switched: false,
-        _serialised: IDENTITY_SWITCH
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner),
+        _this_thread: PhantomData,
     };
     // On an early return, dropping `identity` undoes the parts already done.
     if geteuid().is_root() {
@@ -206,9 +205,11 @@ impl FsIdentity {
     }
 
     fn set_groups(&self, groups: &[Gid]) -> Result<(), PrivilegeError> {
-        setgroups(groups).map_err(|source| PrivilegeError::SetGroups {
-            name: self.account_name.to_string_lossy().into_owned(),
-            source,
+        supplementary_groups::set_for_this_thread(groups).map_err(|source| {
+            PrivilegeError::SetGroups {
+                name: self.account_name.to_string_lossy().into_owned(),
+                source,
+            }
         })
     }
 
@@ -232,7 +233,7 @@ impl FsIdentity {
         }
         if self.groups_switched {
             let caller = self.caller_groups.as_deref().unwrap_or_default();
-            setgroups(caller).map_err(|source| {
+            supplementary_groups::set_for_this_thread(caller).map_err(|source| {
                 self.stuck_message(&format!(
                     "cannot restore the supplementary groups: {source}"
                 ))

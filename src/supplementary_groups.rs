@@ -1,16 +1,32 @@
-//! The calling process's supplementary groups, as `getgroups(2)` gives them.
+//! The calling thread's supplementary groups, read and set by the system
+//! calls themselves.
 //!
-//! `nix::unistd::getgroups` first calls `sysconf(_SC_NGROUPS_MAX)`, which
-//! glibc answers by opening and reading `/proc/sys/kernel/ngroups_max`:
-//! about 5 µs, a third of what the module's whole file access costs in a
-//! login. Asking the kernel for the count instead costs a system call.
+//! Reading: `nix::unistd::getgroups` first calls `sysconf(_SC_NGROUPS_MAX)`,
+//! which glibc answers by opening and reading
+//! `/proc/sys/kernel/ngroups_max`: about 5 µs, a third of what the module's
+//! whole file access costs in a login. Asking the kernel for the count
+//! instead costs a system call.
+//!
+//! Setting: the kernel's `setgroups` changes the calling thread's
+//! credentials alone, but glibc's wrapper (and so `nix`'s) makes every
+//! thread of the process repeat it, so that a host's other threads would
+//! run with the user's groups, and a child forked by one of them would
+//! start with them. [`set_for_this_thread`] makes the system call directly.
 //!
 //! This is one of the two modules allowed `unsafe` (with `ffi`): two calls
-//! of `getgroups`, each with its `SAFETY` comment.
+//! of `getgroups` and one `setgroups` system call, each with its `SAFETY`
+//! comment.
 #![allow(unsafe_code)]
 
 use nix::errno::Errno;
 use nix::unistd::Gid;
+
+/// The `setgroups` system call that takes 32-bit group ids. On 32-bit x86,
+/// ARM and SPARC, `SYS_setgroups` is the old one with 16-bit ids.
+#[cfg(any(target_arch = "x86", target_arch = "arm", target_arch = "sparc"))]
+const SYS_SETGROUPS: libc::c_long = libc::SYS_setgroups32;
+#[cfg(not(any(target_arch = "x86", target_arch = "arm", target_arch = "sparc")))]
+const SYS_SETGROUPS: libc::c_long = libc::SYS_setgroups;
 
 /// The calling thread's supplementary groups.
 pub fn current() -> Result<Vec<Gid>, Errno> {
@@ -34,10 +50,40 @@ pub fn current() -> Result<Vec<Gid>, Errno> {
     }
 }
 
+/// Sets the calling thread's supplementary groups, leaving every other
+/// thread's alone. Needs `CAP_SETGID`.
+pub fn set_for_this_thread(groups: &[Gid]) -> Result<(), Errno> {
+    let raw: Vec<libc::gid_t> = groups.iter().map(|gid| gid.as_raw()).collect();
+    let count = libc::c_int::try_from(raw.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the system call reads `count` `gid_t`s from `raw`, which holds
+    // exactly that many initialised ones and outlives the call, and writes
+    // no memory. The count is passed as a `long`, the width the variadic
+    // `syscall` reads each argument with.
+    let result = unsafe { libc::syscall(SYS_SETGROUPS, libc::c_long::from(count), raw.as_ptr()) };
+    Errno::result(result).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn agrees_with_nix() {
-        assert_eq!(super::current(), nix::unistd::getgroups());
+        assert_eq!(current(), nix::unistd::getgroups());
+    }
+
+    /// Another thread's groups change, the test thread's stay (the unit
+    /// tests run as root).
+    #[test]
+    fn setting_changes_only_the_calling_threads_groups() {
+        let before = current();
+        let wanted = vec![Gid::from_raw(4242), Gid::from_raw(65534)];
+        let expected = wanted.clone();
+        let in_thread =
+            std::thread::spawn(move || set_for_this_thread(&wanted).and_then(|()| current()))
+                .join()
+                .expect("the thread ran");
+        assert_eq!(in_thread, Ok(expected));
+        assert_eq!(current(), before);
     }
 }
