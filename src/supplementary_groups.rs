@@ -4,8 +4,9 @@
 //! Reading: `nix::unistd::getgroups` first calls `sysconf(_SC_NGROUPS_MAX)`,
 //! which glibc answers by opening and reading
 //! `/proc/sys/kernel/ngroups_max`: about 5 µs, a third of what the module's
-//! whole file access costs in a login. Asking the kernel for the count
-//! instead costs a system call.
+//! whole file access costs in a login. [`current`] reads the groups into
+//! room for a few dozen, and asks the kernel for the count only when they
+//! do not fit: one system call for nearly every process.
 //!
 //! Setting: the kernel's `setgroups` changes the calling thread's
 //! credentials alone, but glibc's wrapper (and so `nix`'s) makes every
@@ -28,23 +29,35 @@ const SYS_SETGROUPS: libc::c_long = libc::SYS_setgroups32;
 #[cfg(not(any(target_arch = "x86", target_arch = "arm", target_arch = "sparc")))]
 const SYS_SETGROUPS: libc::c_long = libc::SYS_setgroups;
 
+/// Room for the groups at the first attempt, so that one system call
+/// reads them for nearly every process.
+const FIRST_GUESS: usize = 32;
+
 /// The calling thread's supplementary groups.
 pub fn current() -> Result<Vec<Gid>, Errno> {
+    let mut groups: Vec<libc::gid_t> = vec![0; FIRST_GUESS];
     loop {
-        // SAFETY: with a size of 0 the kernel writes nothing and returns
-        // the number of supplementary groups; the pointer is never used.
-        let count = Errno::result(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
-        let mut groups: Vec<libc::gid_t> = vec![0; usize::try_from(count).unwrap_or(0)];
-        // SAFETY: `groups` holds `count` initialised `gid_t`s, and the
-        // kernel writes at most `count` of them: it fails with EINVAL
-        // rather than write more.
-        match Errno::result(unsafe { libc::getgroups(count, groups.as_mut_ptr()) }) {
+        // At most 65536 (the kernel's NGROUPS_MAX): it fits.
+        let size = libc::c_int::try_from(groups.len()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: `groups` holds `size` initialised `gid_t`s, and the kernel
+        // writes at most `size` of them: it fails with EINVAL rather than
+        // write more.
+        match Errno::result(unsafe { libc::getgroups(size, groups.as_mut_ptr()) }) {
             Ok(written) => {
                 groups.truncate(usize::try_from(written).unwrap_or(0));
                 return Ok(groups.into_iter().map(Gid::from_raw).collect());
             }
-            // Another thread changed the groups between the two calls.
-            Err(Errno::EINVAL) => {}
+            // More groups than room: make room for as many as there are now,
+            // and for one at least, so that the next call never asks for
+            // the count alone. (A setgroups broadcast by glibc from another
+            // thread may change them in between.)
+            Err(Errno::EINVAL) => {
+                // SAFETY: with a size of 0 the kernel writes nothing and
+                // returns the number of supplementary groups; the pointer is
+                // never used.
+                let count = Errno::result(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+                groups.resize(usize::try_from(count).unwrap_or(0).max(1), 0);
+            }
             Err(error) => return Err(error),
         }
     }
@@ -85,5 +98,16 @@ mod tests {
                 .expect("the thread ran");
         assert_eq!(in_thread, Ok(expected));
         assert_eq!(current(), before);
+    }
+
+    #[test]
+    fn reads_more_groups_than_the_first_guess() {
+        let wanted: Vec<Gid> = (0..).take(FIRST_GUESS + 9).map(Gid::from_raw).collect();
+        let expected = wanted.clone();
+        let in_thread =
+            std::thread::spawn(move || set_for_this_thread(&wanted).and_then(|()| current()))
+                .join()
+                .expect("the thread ran");
+        assert_eq!(in_thread, Ok(expected));
     }
 }
