@@ -26,6 +26,8 @@ use pam_rust_totp::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
 mod log_capture;
+#[path = "robustness/threaded_host.rs"]
+mod threaded_host;
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
 const PAM_SUCCESS: i32 = 0;
