@@ -17,9 +17,15 @@
 //!    verifies again if it changed since step 3, and writes the new state
 //!    before letting go of the lock.
 //!
-//! Files are reached with the user's primary group first; only when that
-//! is refused (`EACCES`) are all the user's groups looked up and the step
-//! tried again (see [`crate::privilege`]).
+//! The calling thread takes on the user's file-system identity for each
+//! file operation alone (each reading, the check that a reading is still
+//! current, the locked opening and the replacement) and puts its own back
+//! before the user is asked or told anything, so a host's other threads
+//! keep their identity and their logins never wait for this one (see
+//! [`crate::privilege`]). Files are reached with the user's primary group
+//! first; only when that is refused (`EACCES`) are all the user's groups
+//! looked up and the step tried again, and the later steps of the login
+//! use them from the start.
 //!
 //! PAM itself is reached only through the [`PamSession`] trait, which the
 //! `ffi` module implements over a real PAM handle; this module is safe code.
@@ -32,7 +38,7 @@ use nix::errno::Errno;
 use zeroize::Zeroizing;
 
 use crate::module_options::{FixedUser, ModuleOptions};
-use crate::privilege::{self, FsIdentity, UserAccount};
+use crate::privilege::{self, FsIdentity, UserAccount, UserIdentity};
 use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError, Snapshot};
 use crate::secret_path;
 use crate::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
@@ -119,8 +125,8 @@ impl Login<'_> {
             Ok(path) => path,
             Err(reason) => return self.refuse_after_prompt(&reason),
         };
-        let mut identity = match privilege::become_user(&account) {
-            Ok(identity) => identity,
+        let owner = match UserIdentity::new(&account) {
+            Ok(owner) => owner,
             Err(error) => {
                 self.log_refusal(&format!("cannot act as the file's owner: {error}"));
                 return PamReturn::AuthErr;
@@ -132,22 +138,12 @@ impl Login<'_> {
             allowed_perm: self.options.allowed_perm,
             max_size: MAX_FILE_SIZE as u64,
         };
-        let result = StateFileAccess {
+        StateFileAccess {
             path: &path,
             policy,
-            identity: &mut identity,
+            owner,
         }
-        .run(self);
-        if let Err(error) = identity.restore() {
-            // Dropping the error aborts the process: it must not go on with
-            // the user's identity. Log the reason first.
-            self.logger.log(
-                Severity::Error,
-                &format!("cannot restore the file-system identity: {error}"),
-            );
-            return PamReturn::AuthErr;
-        }
-        result
+        .run(self)
     }
 
     /// The account whose identity reads the file: `user=` or the user
@@ -412,29 +408,39 @@ impl Login<'_> {
 }
 
 /// The state file of one login, reached with the owner's file-system
-/// identity: the steps listed in the module documentation.
+/// identity for each file operation: the steps listed in the module
+/// documentation.
 struct StateFileAccess<'a> {
     path: &'a Path,
     policy: FilePolicy,
-    identity: &'a mut FsIdentity,
+    owner: UserIdentity,
 }
 
 impl StateFileAccess<'_> {
     /// Steps 1 to 3; step 4 ([`Self::update`]) only for a login whose
     /// verdict changes the file.
     fn run(mut self, login: &mut Login<'_>) -> PamReturn {
-        let (snapshot, state) = match self.read_snapshot(login) {
+        let Some(read) = self.read_snapshot(login) else {
+            return PamReturn::AuthErr;
+        };
+        let (snapshot, state) = match read {
             Ok(read) => read,
             Err(problem) => return login.unusable(problem, false),
         };
         let answer = login.ask_if_needed(&state);
-        let (snapshot, state) = if snapshot.is_current(self.path) {
+        let Some(current) = self.as_owner(login, |files| snapshot.is_current(files.path)) else {
+            return PamReturn::AuthErr;
+        };
+        let (snapshot, state) = if current {
             (snapshot, state)
         } else {
             login.debug(format_args!(
                 "state file changed while the user was asked; reading it again"
             ));
-            match self.read_snapshot(login) {
+            let Some(read) = self.read_snapshot(login) else {
+                return PamReturn::AuthErr;
+            };
+            match read {
                 Ok(read) => read,
                 Err(problem) => return login.unusable(problem, true),
             }
@@ -451,10 +457,19 @@ impl StateFileAccess<'_> {
         self.update(login, &snapshot, outcome, answer)
     }
 
-    fn read_snapshot(&mut self, login: &Login<'_>) -> Result<(Snapshot, StateFile), Unusable> {
-        let snapshot = self.with_all_groups_on_denial(login, Snapshot::read)?;
-        let state = parse_state(snapshot.contents(), snapshot.path())?;
-        Ok((snapshot, state))
+    /// Reads the file as its owner and parses it; `None` when the owner's
+    /// identity could not be taken on or given up (logged).
+    fn read_snapshot(
+        &mut self,
+        login: &Login<'_>,
+    ) -> Option<Result<(Snapshot, StateFile), Unusable>> {
+        let read = self.as_owner(login, |files| {
+            files.with_all_groups_on_denial(login, Snapshot::read)
+        })?;
+        Some(read.map_err(Unusable::from).and_then(|snapshot| {
+            let state = parse_state(snapshot.contents(), snapshot.path())?;
+            Ok((snapshot, state))
+        }))
     }
 
     /// Step 4: lock, verify again if the file changed since `snapshot`, and
@@ -471,7 +486,12 @@ impl StateFileAccess<'_> {
     ) -> PamReturn {
         let mut verified = Zeroizing::new(snapshot.contents().to_vec());
         loop {
-            let mut file = match self.with_all_groups_on_denial(login, LockedSecretFile::open) {
+            let Some(opened) = self.as_owner(login, |files| {
+                files.with_all_groups_on_denial(login, LockedSecretFile::open)
+            }) else {
+                return PamReturn::AuthErr;
+            };
+            let mut file = match opened {
                 Ok(file) => file,
                 Err(error) if error.prevents_update() => {
                     return login.conclude_unwritten(outcome, &error);
@@ -489,10 +509,20 @@ impl StateFileAccess<'_> {
                 login.log_notes(&outcome);
                 return login.conclude(outcome);
             };
-            match file.replace(&new_state.to_bytes()) {
+            let Some((written, groups_added)) = self.as_owner(login, |files| {
+                let written = file.replace(&new_state.to_bytes());
+                let added = written
+                    .as_ref()
+                    .is_err_and(SecretFileError::needs_more_groups)
+                    && files.add_groups(login);
+                (written, added)
+            }) else {
+                return PamReturn::AuthErr;
+            };
+            match written {
                 // Nothing was written: try once more with all the groups
-                // (`add_groups` is true only the first time).
-                Err(error) if error.needs_more_groups() && self.add_groups(login) => continue,
+                // (`groups_added` is true only the first time).
+                Err(_) if groups_added => continue,
                 Err(error) => return login.conclude_unwritten(outcome, &error),
                 Ok(()) => {
                     login.log_notes(&outcome);
@@ -502,6 +532,49 @@ impl StateFileAccess<'_> {
         }
     }
 
+    /// Runs `step` with the file owner's identity, on this thread alone,
+    /// and puts the thread's own back. `None` when the identity could not be
+    /// taken on (the login is refused; logged) or given up (logged; the
+    /// process aborts).
+    fn as_owner<T>(
+        &mut self,
+        login: &Login<'_>,
+        step: impl FnOnce(&mut OwnerFiles<'_, '_>) -> T,
+    ) -> Option<T> {
+        let identity = match self.owner.assume() {
+            Ok(identity) => identity,
+            Err(error) => {
+                login.log_refusal(&format!("cannot act as the file's owner: {error}"));
+                return None;
+            }
+        };
+        let mut files = OwnerFiles {
+            path: self.path,
+            policy: &self.policy,
+            identity,
+        };
+        let result = step(&mut files);
+        if let Err(error) = files.identity.restore() {
+            // Dropping the error aborts the process: it must not go on with
+            // the user's identity. Log the reason first.
+            login.logger.log(
+                Severity::Error,
+                &format!("cannot restore the file-system identity: {error}"),
+            );
+            return None;
+        }
+        Some(result)
+    }
+}
+
+/// The state file while the thread acts as its owner.
+struct OwnerFiles<'s, 'u> {
+    path: &'s Path,
+    policy: &'s FilePolicy,
+    identity: FsIdentity<'u>,
+}
+
+impl OwnerFiles<'_, '_> {
     /// Runs `step`; when it is refused for lack of a group
     /// ([`SecretFileError::needs_more_groups`]), adds the user's
     /// supplementary groups and runs it once more.
@@ -510,9 +583,9 @@ impl StateFileAccess<'_> {
         login: &Login<'_>,
         step: impl Fn(&Path, &FilePolicy) -> Result<T, SecretFileError>,
     ) -> Result<T, SecretFileError> {
-        match step(self.path, &self.policy) {
+        match step(self.path, self.policy) {
             Err(error) if error.needs_more_groups() && self.add_groups(login) => {
-                step(self.path, &self.policy)
+                step(self.path, self.policy)
             }
             other => other,
         }

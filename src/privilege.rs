@@ -2,19 +2,28 @@
 //!
 //! The state file lives in the user's home, which may be on NFS with root
 //! squashing, so it has to be read and written with the user's identity.
-//! [`become_user`] switches the calling thread's fsuid and fsgid and, when
-//! the process runs as root, leaves the user's primary group as the only
-//! group (the supplementary groups are left alone when they hold nothing
-//! else already, as in a daemon started without any). Looking up all of a
-//! user's groups asks every NSS source and costs more than the rest of a
-//! login, so it is done only when access is refused:
-//! [`FsIdentity::add_supplementary_groups`] adds them, so that homes reached
-//! only through group permissions work too. The returned [`FsIdentity`] puts
-//! everything back when it is dropped or [`FsIdentity::restore`]d.
+//! A [`UserIdentity`] names the user; each [`UserIdentity::assume`] switches
+//! the calling thread's fsuid and fsgid to the user's and, when the process
+//! runs as root, leaves the user's primary group as the only group (the
+//! supplementary groups are left alone when they hold nothing else
+//! already, as in a daemon started without any). The returned
+//! [`FsIdentity`] puts everything back when it is dropped or
+//! [`FsIdentity::restore`]d. A login takes the identity only for its file
+//! operations, a few system calls each time, never while the user is asked.
 //!
-//! fsuid and fsgid are per thread, but glibc applies `setgroups` to every
-//! thread of the process; identity switches are therefore serialised
-//! process-wide, and an [`FsIdentity`] cannot leave its thread.
+//! Looking up all of a user's groups asks every NSS source and costs more
+//! than the rest of a login, so it is done only when access is refused:
+//! [`FsIdentity::add_supplementary_groups`] adds them, so that homes reached
+//! only through group permissions work too, and the [`UserIdentity`] keeps
+//! them for its later switches.
+//!
+//! Everything switched is the calling thread's alone: fsuid and fsgid are
+//! per thread, and the supplementary groups are set by the system call
+//! itself, not by glibc's `setgroups`, which applies them to every thread
+//! (see [`crate::supplementary_groups`]). A host's other threads keep their
+//! own identity and never wait for a switch, and a child forked by one of
+//! them starts with that thread's identity. An [`FsIdentity`] cannot leave
+//! its thread.
 //!
 //! A process that cannot get its own identity back must not go on: restoring
 //! failures log at `LOG_EMERG` and abort the process.
@@ -22,12 +31,12 @@
 
 use std::ffi::CString;
 use std::io::Write as _;
+use std::marker::PhantomData;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid, setgroups};
+use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid};
 
 use crate::supplementary_groups;
 
@@ -106,113 +115,144 @@ pub fn current_fsuid() -> u32 {
     setfsuid(Uid::from_raw(u32::MAX)).as_raw()
 }
 
-/// Serialises identity switches: supplementary groups are process-wide.
-static IDENTITY_SWITCH: Mutex<()> = Mutex::new(());
+/// The user whose file-system identity a thread takes on, in short
+/// switches; what one switch learns (all the supplementary groups) is kept
+/// for the next.
+#[derive(Debug)]
+pub struct UserIdentity {
+    uid: u32,
+    gid: u32,
+    /// For `getgrouplist`; checked here, so that a name that cannot be
+    /// looked up is refused before anything changes.
+    name: CString,
+    /// All the user's groups, once a switch has needed them.
+    all_groups: Option<Vec<Gid>>,
+}
+
+impl UserIdentity {
+    /// Prepares to act as `account`; nothing is switched yet.
+    pub fn new(account: &UserAccount) -> Result<Self, PrivilegeError> {
+        let name =
+            CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
+                name: account.name.clone(),
+            })?;
+        Ok(UserIdentity {
+            uid: account.uid,
+            gid: account.gid,
+            name,
+            all_groups: None,
+        })
+    }
+
+    /// Switches the calling thread's file-system identity to the user's.
+    ///
+    /// As root, the supplementary groups become the user's primary group
+    /// alone, or stay empty if the thread has none, or, once
+    /// [`FsIdentity::add_supplementary_groups`] has been needed, all the
+    /// user's groups; otherwise they are left alone, and switching to any
+    /// uid but the process's own fails with [`PrivilegeError::SwitchUid`].
+    ///
+    /// Only the calling thread changes. Identities taken on one thread
+    /// must be put back in the reverse order.
+    pub fn assume(&mut self) -> Result<FsIdentity<'_>, PrivilegeError> {
+        let mut identity = FsIdentity {
+            user: self,
+            previous_fsuid: None,
+            previous_fsgid: None,
+            caller_groups: None,
+            groups_switched: false,
+            _this_thread: PhantomData,
+        };
+        // On an early return, dropping `identity` undoes the parts already done.
+        if geteuid().is_root() {
+            identity.switch_groups()?;
+        }
+        // The uid first, so that a process that is not root learns that it
+        // cannot act as someone else from the uid, not from the group.
+        identity.previous_fsuid = Some(switch_fsuid(Uid::from_raw(identity.user.uid))?);
+        identity.previous_fsgid = Some(switch_fsgid(Gid::from_raw(identity.user.gid))?);
+        Ok(identity)
+    }
+}
 
 /// The thread acts with a user's file-system identity while this lives.
 ///
 /// Each field holds what to go back to, once that part has been switched.
 #[must_use = "dropping the identity switches back at once"]
-pub struct FsIdentity {
-    account_uid: u32,
-    account_gid: u32,
-    /// For `getgrouplist`; checked when switching, so that a name that
-    /// cannot be looked up is refused before anything changes.
-    account_name: CString,
-    /// Whether the supplementary groups are all of the account's, not just
-    /// its primary group.
-    all_groups: bool,
+pub struct FsIdentity<'a> {
+    user: &'a mut UserIdentity,
     previous_fsuid: Option<Uid>,
     previous_fsgid: Option<Gid>,
-    /// The caller's supplementary groups; `None` when the process may not
-    /// change them (it is not root).
+    /// The thread's supplementary groups before the switch; `None` when
+    /// the process may not change them (it is not root).
     caller_groups: Option<Vec<Gid>>,
     /// Whether the supplementary groups differ from `caller_groups` now.
     groups_switched: bool,
-    // Held for the whole switch; also keeps FsIdentity on its thread (!Send),
-    // which matters because fsuid and fsgid are per thread.
-    _serialised: MutexGuard<'static, ()>,
+    /// fsuid, fsgid and groups are switched for this thread only, so the
+    /// switch must not move to another (`!Send`).
+    _this_thread: PhantomData<*const ()>,
 }
 
-/// Switch the calling thread's file-system identity to `account`'s.
-///
-/// As root, the supplementary groups become the account's primary group
-/// alone, or stay empty if the caller has none (see
-/// [`FsIdentity::add_supplementary_groups`]); otherwise they are left alone,
-/// and switching to any uid but the process's own fails with
-/// [`PrivilegeError::SwitchUid`].
-///
-/// Switches are serialised process-wide: calling this again on the same
-/// thread while the returned [`FsIdentity`] lives deadlocks.
-pub fn become_user(account: &UserAccount) -> Result<FsIdentity, PrivilegeError> {
-    let account_name =
-        CString::new(account.name.as_str()).map_err(|_| PrivilegeError::InvalidUserName {
-            name: account.name.clone(),
-        })?;
-    let mut identity = FsIdentity {
-        account_uid: account.uid,
-        account_gid: account.gid,
-        account_name,
-        all_groups: false,
-        previous_fsuid: None,
-        previous_fsgid: None,
-        caller_groups: None,
-        groups_switched: false,
-        _serialised: IDENTITY_SWITCH
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner),
-    };
-    // On an early return, dropping `identity` undoes the parts already done.
-    if geteuid().is_root() {
+impl FsIdentity<'_> {
+    /// As root: records the thread's groups, and switches them to the
+    /// primary group (or all the user's groups, once known) unless they
+    /// would grant the same already.
+    fn switch_groups(&mut self) -> Result<(), PrivilegeError> {
         let caller = supplementary_groups::current()
             .map_err(|source| PrivilegeError::ReadGroups { source })?;
-        let primary = [Gid::from_raw(account.gid)];
-        // With the fsgid switched, no groups and the primary group alone
-        // grant the same.
-        if !caller.is_empty() && caller != primary {
-            identity.set_groups(&primary)?;
-            identity.groups_switched = true;
+        let primary = [Gid::from_raw(self.user.gid)];
+        let wanted = match &self.user.all_groups {
+            Some(all) => (caller != *all).then_some(all.as_slice()),
+            // With the fsgid switched, no groups and the primary group
+            // alone grant the same.
+            None => (!caller.is_empty() && caller != primary).then_some(&primary[..]),
+        };
+        if let Some(groups) = wanted {
+            self.set_groups(groups)?;
+            self.groups_switched = true;
         }
-        identity.caller_groups = Some(caller);
+        self.caller_groups = Some(caller);
+        Ok(())
     }
-    // The uid first, so that a process that is not root learns that it
-    // cannot act as someone else from the uid, not from the group.
-    identity.previous_fsuid = Some(switch_fsuid(Uid::from_raw(account.uid))?);
-    identity.previous_fsgid = Some(switch_fsgid(Gid::from_raw(account.gid))?);
-    Ok(identity)
-}
 
-impl FsIdentity {
-    /// Add all the account's supplementary groups (from `getgrouplist`) to
-    /// its primary group, for an access the primary group alone was refused.
+    /// Add all the user's supplementary groups (from `getgrouplist`) to
+    /// the primary group, for an access the primary group alone was refused.
     ///
     /// Returns whether anything was added: `false` when the groups are
     /// already complete, or when the process is not root and so never
     /// switched them.
     pub fn add_supplementary_groups(&mut self) -> Result<bool, PrivilegeError> {
-        if self.all_groups || self.caller_groups.is_none() {
+        if self.user.all_groups.is_some() || self.caller_groups.is_none() {
             return Ok(false);
         }
-        let groups = getgrouplist(&self.account_name, Gid::from_raw(self.account_gid)).map_err(
-            |source| PrivilegeError::GroupList {
-                name: self.account_name.to_string_lossy().into_owned(),
-                source,
-            },
-        )?;
+        let groups =
+            getgrouplist(&self.user.name, Gid::from_raw(self.user.gid)).map_err(|source| {
+                PrivilegeError::GroupList {
+                    name: self.user_name(),
+                    source,
+                }
+            })?;
         self.set_groups(&groups)?;
         self.groups_switched = true;
-        self.all_groups = true;
+        self.user.all_groups = Some(groups);
         Ok(true)
     }
 
     fn set_groups(&self, groups: &[Gid]) -> Result<(), PrivilegeError> {
-        setgroups(groups).map_err(|source| PrivilegeError::SetGroups {
-            name: self.account_name.to_string_lossy().into_owned(),
-            source,
+        supplementary_groups::set_for_this_thread(groups).map_err(|source| {
+            PrivilegeError::SetGroups {
+                name: self.user_name(),
+                source,
+            }
         })
     }
 
-    /// Switch back to the identity the thread had before [`become_user`].
+    fn user_name(&self) -> String {
+        self.user.name.to_string_lossy().into_owned()
+    }
+
+    /// Switch back to the identity the thread had before
+    /// [`UserIdentity::assume`].
     ///
     /// On failure the returned [`PrivilegeError::RestoreFailed`] aborts the
     /// process when it is dropped, after the caller has had a chance to log it.
@@ -232,7 +272,7 @@ impl FsIdentity {
         }
         if self.groups_switched {
             let caller = self.caller_groups.as_deref().unwrap_or_default();
-            setgroups(caller).map_err(|source| {
+            supplementary_groups::set_for_this_thread(caller).map_err(|source| {
                 self.stuck_message(&format!(
                     "cannot restore the supplementary groups: {source}"
                 ))
@@ -245,12 +285,12 @@ impl FsIdentity {
     fn stuck_message(&self, cause: &dyn std::fmt::Display) -> String {
         format!(
             "switched the file-system identity to uid {}, but cannot switch back: {cause}",
-            self.account_uid
+            self.user.uid
         )
     }
 }
 
-impl Drop for FsIdentity {
+impl Drop for FsIdentity<'_> {
     fn drop(&mut self) {
         if let Err(message) = self.restore_all() {
             abort_with_identity_stuck(&message);
@@ -258,10 +298,10 @@ impl Drop for FsIdentity {
     }
 }
 
-impl std::fmt::Debug for FsIdentity {
+impl std::fmt::Debug for FsIdentity<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FsIdentity")
-            .field("account_uid", &self.account_uid)
+            .field("uid", &self.user.uid)
             .finish_non_exhaustive()
     }
 }
@@ -362,7 +402,7 @@ mod tests {
             home: PathBuf::from("/"),
         };
         assert!(geteuid().is_root(), "the unit tests run as root");
-        let err = become_user(&account).expect_err("a NUL byte must be refused");
+        let err = UserIdentity::new(&account).expect_err("a NUL byte must be refused");
         assert!(
             matches!(err, PrivilegeError::InvalidUserName { .. }),
             "{err}"
@@ -375,7 +415,8 @@ mod tests {
         let me = lookup_user_by_uid(geteuid().as_raw())
             .expect("lookup")
             .expect("the test user exists");
-        let identity = become_user(&me).expect("become self");
+        let mut user = UserIdentity::new(&me).expect("the name is usable");
+        let identity = user.assume().expect("become self");
         assert_eq!(current_fsuid(), me.uid);
         identity.restore().expect("restore");
         assert_eq!(current_fsuid(), geteuid().as_raw());

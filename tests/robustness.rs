@@ -26,6 +26,8 @@ use pam_rust_totp::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
 mod log_capture;
+#[path = "robustness/threaded_host.rs"]
+mod threaded_host;
 #[path = "robustness/write_path.rs"]
 mod write_path;
 

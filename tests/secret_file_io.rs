@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid, setgroups};
 use pam_rust_totp::privilege::{
-    PrivilegeError, UserAccount, become_user, current_fsuid, lookup_user_by_name,
+    PrivilegeError, UserAccount, UserIdentity, current_fsuid, lookup_user_by_name,
 };
 use pam_rust_totp::secret_file::{
     FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError, Snapshot,
@@ -476,7 +476,8 @@ fn a_symlink_to_a_file_the_user_cannot_read_is_refused() -> TestResult {
         strict_owner: false,
         ..FilePolicy::new(user.account.uid)
     };
-    let identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let identity = owner.assume()?;
     let result = Snapshot::read(&link, &policy).map(|_| ());
     identity.restore()?;
 
@@ -537,7 +538,8 @@ fn replace_as_the_user_writes_a_file_the_user_owns() -> TestResult {
     let path = state_file(home.path(), 0o400);
     chown(&path, Some(user.account.uid), Some(user.account.gid))?;
 
-    let identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let identity = owner.assume()?;
     let result = LockedSecretFile::open(&path, &FilePolicy::new(user.account.uid))
         .and_then(|mut file| file.replace(NEW_STATE));
     identity.restore()?;
@@ -665,7 +667,8 @@ fn a_read_only_directory_cannot_be_opened_for_an_update() -> TestResult {
     set_mode(home.path(), 0o555);
 
     let policy = FilePolicy::new(user.account.uid);
-    let identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let identity = owner.assume()?;
     let locked = LockedSecretFile::open(&path, &policy).map(|_| ());
     identity.restore()?;
 
@@ -810,7 +813,7 @@ fn waiting_for_the_lock_gives_up_after_the_timeout() -> TestResult {
 // ---------------------------------------------------------------- identity
 
 #[test]
-fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult {
+fn assume_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult {
     let _switching = identity_switch();
     let user = test_user();
     let groups_before = thread_status("Groups:");
@@ -819,7 +822,8 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
     // count while acting as the user.
     setgroups(&[Gid::from_raw(user.group)])?;
     let caller_groups = thread_status("Groups:");
-    let mut identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let mut identity = owner.assume()?;
     assert_eq!(thread_status("Uid:"), vec![0, 0, 0, user.account.uid]);
     assert_eq!(thread_status("Gid:"), vec![0, 0, 0, user.account.gid]);
     assert_eq!(thread_status("Groups:"), vec![user.account.gid]);
@@ -840,10 +844,19 @@ fn become_user_switches_fsuid_fsgid_and_groups_and_restores_them() -> TestResult
     assert_eq!(thread_status("Gid:"), vec![0, 0, 0, 0]);
     assert_eq!(thread_status("Groups:"), caller_groups);
 
+    // The groups looked up once are kept: the next switch starts with them.
+    let identity = owner.assume()?;
+    let mut groups = thread_status("Groups:");
+    groups.sort_unstable();
+    assert_eq!(groups, expected);
+    identity.restore()?;
+    assert_eq!(thread_status("Groups:"), caller_groups);
+
     // A caller without supplementary groups keeps none: with the fsgid
     // switched, that grants what the primary group alone grants.
     setgroups(&[])?;
-    let mut identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let mut identity = owner.assume()?;
     assert_eq!(thread_status("Groups:"), Vec::<u32>::new());
     assert!(identity.add_supplementary_groups()?);
     assert_eq!(thread_status("Groups:").len(), 2);
@@ -886,7 +899,8 @@ fn supplementary_groups_give_access_to_group_only_homes() -> TestResult {
     assert_eq!(err.errno(), Some(Errno::EACCES), "{err}");
 
     let path = home.join(NAME);
-    let mut identity = become_user(&user.account)?;
+    let mut owner = UserIdentity::new(&user.account)?;
+    let mut identity = owner.assume()?;
     let primary_only = Snapshot::read(&path, &policy).map(|_| ());
     let added = identity.add_supplementary_groups();
     let result = Snapshot::read(&path, &policy).map(|file| file.contents().to_vec());
@@ -898,7 +912,7 @@ fn supplementary_groups_give_access_to_group_only_homes() -> TestResult {
     Ok(())
 }
 
-/// Without root, become_user may only "switch" to the process's own
+/// Without root, a thread may only "switch" to the process's own
 /// identity. Runs as `rt_io_user` in a child process.
 #[test]
 fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
@@ -906,7 +920,9 @@ fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
     if in_child(TEST) {
         let me = lookup_user_by_name(TEST_USER)?.ok_or("no test user")?;
         let root = lookup_user_by_name("root")?.ok_or("no root")?;
-        let err = become_user(&root).expect_err("a user cannot act as root");
+        let err = UserIdentity::new(&root)?
+            .assume()
+            .expect_err("a user cannot act as root");
         assert!(
             matches!(err, PrivilegeError::SwitchUid { uid: 0, .. }),
             "{err}"
@@ -918,7 +934,7 @@ fn without_root_only_the_own_identity_can_be_taken() -> TestResult {
         );
         assert_eq!(current_fsuid(), me.uid);
         assert_eq!(thread_status("Gid:")[3], me.gid, "fsgid put back");
-        become_user(&me)?.restore()?;
+        UserIdentity::new(&me)?.assume()?.restore()?;
         assert_eq!(current_fsuid(), me.uid);
         return Ok(());
     }
