@@ -26,6 +26,8 @@ use pam_rust_totp::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
 mod log_capture;
+#[path = "robustness/names_and_sizes.rs"]
+mod names_and_sizes;
 #[path = "robustness/threaded_host.rs"]
 mod threaded_host;
 #[path = "robustness/write_path.rs"]
@@ -816,6 +818,44 @@ fn hostile_cases() -> Vec<Hostile> {
             arrange: |s| s.write_state("2SH3V3GDW7ZNMGY!\n\" TOTP_AUTH\n22222222\n"),
             answer: "22222222".into(),
             log_says: "base32",
+        },
+        Hostile {
+            name: "HOTP_COUNTER at the largest signed 64-bit value",
+            arrange: |s| {
+                s.write_state("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 9223372036854775807\n22222222\n")
+            },
+            answer: "22222222".into(),
+            log_says: "HOTP_COUNTER",
+        },
+        Hostile {
+            name: "TIME_SKEW at the largest signed 64-bit value",
+            arrange: |s| {
+                s.write_state(
+                    "2SH3V3GDW7ZNMGYE\n\" TIME_SKEW 9223372036854775807\n\" TOTP_AUTH\n22222222\n",
+                )
+            },
+            answer: "22222222".into(),
+            log_says: "TIME_SKEW",
+        },
+        Hostile {
+            name: "TIME_SKEW at the smallest signed 64-bit value",
+            arrange: |s| {
+                s.write_state(
+                    "2SH3V3GDW7ZNMGYE\n\" TIME_SKEW -9223372036854775808\n\" TOTP_AUTH\n22222222\n",
+                )
+            },
+            answer: "22222222".into(),
+            log_says: "TIME_SKEW",
+        },
+        Hostile {
+            name: "DISALLOW_REUSE entry above 2^63",
+            arrange: |s| {
+                s.write_state(
+                    "2SH3V3GDW7ZNMGYE\n\" DISALLOW_REUSE 9223372036854775808\n\" TOTP_AUTH\n22222222\n",
+                )
+            },
+            answer: "22222222".into(),
+            log_says: "DISALLOW_REUSE",
         },
         Hostile {
             name: "100 KB answer (the longest one argument can carry)",
