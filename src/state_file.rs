@@ -303,14 +303,12 @@ impl StateFile {
         match self.lines.iter().position(is_named) {
             Some(index) => {
                 self.lines[index] = new_line;
-                let mut i = index + 1;
-                while i < self.lines.len() {
-                    if is_named(&self.lines[i]) {
-                        self.lines.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
+                // One pass, however many duplicates there are.
+                let mut position = 0;
+                self.lines.retain(|line| {
+                    position += 1;
+                    position <= index + 1 || !is_named(line)
+                });
             }
             None => {
                 if self.lines[0].breaks.is_empty() {
@@ -343,22 +341,12 @@ impl StateFile {
         })
     }
 
-    /// The first recognised setting for which `pick` returns a value; like
-    /// the reference, only the first line of each option counts.
+    /// The first recognised setting for which `pick` returns a value. An
+    /// option's name decides its kind of setting, so this is the option's
+    /// first line: like the reference, only the first line of each option
+    /// counts.
     fn find<'a, T>(&'a self, pick: impl Fn(&'a Setting) -> Option<T>) -> Option<T> {
-        let mut seen = Vec::new();
-        for line in &self.lines {
-            if let LineKind::Option { name, setting } = &line.kind {
-                if seen.contains(&name.as_str()) {
-                    continue;
-                }
-                seen.push(name.as_str());
-                if let Some(value) = pick(setting) {
-                    return Some(value);
-                }
-            }
-        }
-        None
+        self.settings().find_map(pick)
     }
 }
 
@@ -899,6 +887,101 @@ mod tests {
                 },
                 SkewSample { step: 102, skew: 0 }
             ]
+        );
+    }
+
+    /// A file of the largest size with as many distinct option names as fit
+    /// (about 11,500 lines), or with one name repeated on as many lines of
+    /// the same length: the worst case for per-line work inside a per-line
+    /// loop, and its harmless twin.
+    fn many_option_lines(distinct: bool) -> String {
+        let alphabet: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').collect();
+        let names = (0..alphabet.len().pow(2))
+            .map(|n| format!("{}{}", alphabet[n / 62], alphabet[n % 62]))
+            .chain((0..alphabet.len().pow(3)).map(|n| {
+                let (a, b, c) = (n / 62 / 62, n / 62 % 62, n % 62);
+                format!("{}{}{}", alphabet[a], alphabet[b], alphabet[c])
+            }));
+        let mut text = String::from("2SH3V3GDW7ZNMGYE\n");
+        for name in names {
+            let name = if distinct {
+                name
+            } else {
+                "Z".repeat(name.len())
+            };
+            if text.len() + name.len() + 3 > MAX_FILE_SIZE {
+                break;
+            }
+            text.push_str(&format!("\" {name}\n"));
+        }
+        text
+    }
+
+    /// The shortest of five runs of `work`, in seconds.
+    fn fastest_of_five(mut work: impl FnMut()) -> f64 {
+        (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                work();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Parses `text` and calls every accessor a login uses.
+    fn parse_and_read(text: &str) {
+        let file = parse(text);
+        std::hint::black_box((
+            file.is_totp(),
+            file.hotp_counter(),
+            file.step_size(),
+            file.window_size(),
+            file.time_skew(),
+            file.disallow_reuse_value(),
+            file.rate_limit_state(),
+            file.resetting_time_skew(),
+            file.scratch_codes(),
+            (0..GRACE_SLOTS as u8)
+                .map(|slot| (file.has_login_slot(slot), file.login_record(slot)))
+                .collect::<Vec<_>>(),
+        ));
+    }
+
+    #[test]
+    fn distinct_option_names_cost_no_more_than_a_repeated_one() {
+        let distinct = many_option_lines(true);
+        let repeated = many_option_lines(false);
+        assert!(distinct.lines().count() > 11_000);
+        assert_eq!(distinct.len(), repeated.len());
+        let slow = fastest_of_five(|| parse_and_read(&distinct));
+        let fast = fastest_of_five(|| parse_and_read(&repeated));
+        assert!(
+            slow < fast * 10.0,
+            "distinct names: {slow:.4} s, one name: {fast:.4} s"
+        );
+    }
+
+    #[test]
+    fn replacing_an_option_with_many_duplicates_takes_one_pass() {
+        // As many lines `" A` as fit, against a file with one and as many
+        // lines `" B`.
+        let lines = (MAX_FILE_SIZE - 17) / 4;
+        let duplicates = format!("2SH3V3GDW7ZNMGYE\n{}", "\" A\n".repeat(lines));
+        let single = format!("2SH3V3GDW7ZNMGYE\n\" A\n{}", "\" B\n".repeat(lines - 1));
+        let replace = |text: &str| {
+            let mut file = parse(text);
+            file.set_option("A", "1");
+            file
+        };
+        assert_eq!(
+            &*replace(&duplicates).to_bytes(),
+            b"2SH3V3GDW7ZNMGYE\n\" A 1\n"
+        );
+        let slow = fastest_of_five(|| drop(replace(&duplicates)));
+        let fast = fastest_of_five(|| drop(replace(&single)));
+        assert!(
+            slow < fast * 10.0,
+            "{lines} duplicates: {slow:.4} s, one: {fast:.4} s"
         );
     }
 }
