@@ -578,13 +578,12 @@ fn parse_login_record(value: &str) -> Option<LoginRecord> {
 }
 
 /// Whether `host` can be stored in a grace-period record: 1 to 255
-/// characters from `[0-9A-Za-z:.-]`, which covers IP addresses and host
-/// names and excludes anything that could break the line format.
+/// printable ASCII characters other than the space. That covers host names,
+/// IP addresses and IPv6 addresses with a zone id (`fe80::1%eth0`), as the
+/// reference stores them since 1.11, and excludes anything that could break
+/// the line format (a space, a line break, a control character).
 pub fn is_grace_host(host: &str) -> bool {
-    (1..=255).contains(&host.len())
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.' || b == b'-')
+    (1..=255).contains(&host.len()) && host.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -778,7 +777,7 @@ mod tests {
     #[test]
     fn login_records() {
         let file = parse(
-            "2SH3V3GDW7ZNMGYE\n\" LAST0 192.0.2.1 1700000000\n\" LAST1 bad_host 5\n\" TOTP_AUTH\n",
+            "2SH3V3GDW7ZNMGYE\n\" LAST0 192.0.2.1 1700000000\n\" LAST1 192.0.2.2 soon\n\" LAST2 192.0.2.3 +5\n\" LAST4 192.0.2.4\n\" TOTP_AUTH\n",
         );
         assert_eq!(
             file.login_record(0),
@@ -787,13 +786,52 @@ mod tests {
                 when: 1_700_000_000
             })
         );
-        assert_eq!(file.login_record(1), None);
-        assert!(file.has_login_slot(1));
-        assert!(!file.has_login_slot(2));
-        assert!(is_grace_host("2001:db8::1"));
-        assert!(!is_grace_host("a b"));
-        assert!(!is_grace_host("%s%n"));
-        assert!(!is_grace_host(""));
+        for slot in [1, 2, 4] {
+            assert_eq!(file.login_record(slot), None, "LAST{slot}");
+            assert!(file.has_login_slot(slot), "LAST{slot}");
+        }
+        assert!(!file.has_login_slot(3));
+    }
+
+    #[test]
+    fn grace_hosts_are_printable_ascii_without_blanks() {
+        let longest = "h".repeat(255);
+        for host in [
+            "192.0.2.1",
+            "2001:db8::1",
+            "fe80::1%eth0",
+            "host.example.org",
+            "under_score",
+            "[::1]:22",
+            "%s%n",
+            "!~",
+            longest.as_str(),
+        ] {
+            assert!(is_grace_host(host), "{host:?}");
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n\" LAST3 {host} 1700000000\n"));
+            assert_eq!(
+                file.login_record(3),
+                Some(LoginRecord {
+                    host: host.to_owned(),
+                    when: 1_700_000_000
+                }),
+                "{host:?}"
+            );
+        }
+        let too_long = "h".repeat(256);
+        for host in [
+            "",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\rb",
+            "nul\0",
+            "del\u{7f}",
+            "h\u{f4}te",
+            too_long.as_str(),
+        ] {
+            assert!(!is_grace_host(host), "{host:?}");
+        }
     }
 
     /// Lines of the kinds a real file holds, valid and otherwise.

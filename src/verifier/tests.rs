@@ -410,7 +410,16 @@ fn grace_records_are_refused_for_unusable_hosts() {
         ..Settings::default()
     };
     let state = file("\" TOTP_AUTH\n");
-    for host in ["%s%s%n", "evil\n12345678", ""] {
+    let too_long = "h".repeat(256);
+    for host in [
+        "two words",
+        "tab\there",
+        "evil\n12345678",
+        "",
+        "h\u{f4}te",
+        "del\u{7f}",
+        too_long.as_str(),
+    ] {
         let outcome = authenticate(
             &state,
             &settings,
@@ -523,4 +532,45 @@ fn with_every_slot_taken_by_a_newer_record_slot_zero_is_reused() {
     );
     assert_eq!(state.option_value("LAST0"), Some("192.0.2.7 300000"));
     assert!(!text(&state).contains("LAST/"));
+}
+
+#[test]
+fn a_host_with_a_zone_id_gets_its_grace_period() {
+    let settings = Settings {
+        grace_period: 3600,
+        ..Settings::default()
+    };
+    let mut state = file("\" TOTP_AUTH\n");
+    let run = |state: &mut StateFile, now: u64, answer: &str| {
+        let outcome = authenticate(
+            state,
+            &settings,
+            &Context {
+                now,
+                remote_host: Some("fe80::1%eth0"),
+            },
+            &mut Answers::typed(answer),
+        );
+        if let Some(new_state) = &outcome.new_state {
+            *state = new_state.clone();
+        }
+        outcome.verdict
+    };
+    assert_eq!(run(&mut state, STEP_10000, "050548"), Ok(Granted::TotpCode));
+    assert_eq!(state.option_value("LAST0"), Some("fe80::1%eth0 300000"));
+    assert_eq!(
+        run(&mut state, STEP_10000 + 60, ""),
+        Ok(Granted::GracePeriod)
+    );
+    // Compared as an exact string: another zone is another host.
+    let outcome = authenticate(
+        &state,
+        &settings,
+        &Context {
+            now: STEP_10000 + 60,
+            remote_host: Some("fe80::1%eth1"),
+        },
+        &mut Answers::typed(""),
+    );
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
 }
