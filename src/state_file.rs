@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use data_encoding::{Encoding, Specification};
+use std::str::FromStr;
 use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -25,6 +26,10 @@ pub const DEFAULT_STEP_SIZE: u32 = 30;
 
 /// Default `WINDOW_SIZE` in codes.
 pub const DEFAULT_WINDOW_SIZE: u32 = 3;
+
+/// Largest `HOTP_COUNTER` value: the largest the file format's signed
+/// 64-bit counter holds. The verifier never advances the counter past it.
+pub const MAX_HOTP_COUNTER: u64 = i64::MAX.unsigned_abs();
 
 /// Number of `LASTn` grace-period records a file can hold.
 pub const GRACE_SLOTS: usize = 10;
@@ -478,14 +483,21 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
     let setting = match name {
         "TOTP_AUTH" => Setting::TotpAuth,
         "DISALLOW_REUSE" => {
-            if !value.split_ascii_whitespace().all(is_unsigned) {
-                return Err(invalid("DISALLOW_REUSE", "a list of time steps"));
+            let mut steps = value.split_ascii_whitespace();
+            if !steps.all(|step| parse_unsigned::<i64>(step).is_some()) {
+                return Err(invalid(
+                    "DISALLOW_REUSE",
+                    "time steps from 0 to 9223372036854775807",
+                ));
             }
             Setting::DisallowReuse
         }
-        "HOTP_COUNTER" => Setting::HotpCounter(
-            parse_signed(value).ok_or_else(|| invalid("HOTP_COUNTER", "an integer"))?,
-        ),
+        "HOTP_COUNTER" => Setting::HotpCounter(parse_signed(value).ok_or_else(|| {
+            invalid(
+                "HOTP_COUNTER",
+                "an integer from -9223372036854775808 to 9223372036854775807",
+            )
+        })?),
         "STEP_SIZE" => Setting::StepSize(
             parse_in_range(value, 1, 60).ok_or_else(|| invalid("STEP_SIZE", "1 to 60 seconds"))?,
         ),
@@ -499,12 +511,18 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
             )
         })?),
         "TIME_SKEW" => Setting::TimeSkew(
-            parse_signed(value).ok_or_else(|| invalid("TIME_SKEW", "an integer"))?,
+            parse_signed::<i32>(value)
+                .map(i64::from)
+                .ok_or_else(|| invalid("TIME_SKEW", "an integer from -2147483648 to 2147483647"))?,
         ),
-        "RESETTING_TIME_SKEW" => Setting::ResettingTimeSkew(
-            parse_skew_samples(value)
-                .ok_or_else(|| invalid("RESETTING_TIME_SKEW", "entries like 1234567+2"))?,
-        ),
+        "RESETTING_TIME_SKEW" => {
+            Setting::ResettingTimeSkew(parse_skew_samples(value).ok_or_else(|| {
+                invalid(
+                    "RESETTING_TIME_SKEW",
+                    "entries like 1234567+2: a time step and a 32-bit skew",
+                )
+            })?)
+        }
         _ => match name.strip_prefix("LAST").map(str::as_bytes) {
             Some([digit]) if digit.is_ascii_digit() => Setting::Last(digit - b'0'),
             _ => Setting::Unknown,
@@ -513,32 +531,33 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
     Ok(setting)
 }
 
-fn is_unsigned(token: &str) -> bool {
-    !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && token.parse::<u64>().is_ok()
+/// A number of type `T` written as decimal digits only: no sign, no
+/// blanks, and not beyond what `T` holds.
+fn parse_unsigned<T: FromStr>(token: &str) -> Option<T> {
+    let digits_only = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+    if digits_only {
+        token.parse().ok()
+    } else {
+        None
+    }
 }
 
-fn parse_signed(value: &str) -> Option<i64> {
-    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
-    if !is_unsigned(digits) {
-        return None;
-    }
+/// A signed integer written as decimal digits with an optional `+` or `-`
+/// in front (exactly what `FromStr` accepts for signed integers), and not
+/// beyond what `T` holds.
+fn parse_signed<T: FromStr>(value: &str) -> Option<T> {
     value.parse().ok()
 }
 
 fn parse_in_range(value: &str, low: u32, high: u32) -> Option<u32> {
-    if !is_unsigned(value) {
-        return None;
-    }
-    value.parse().ok().filter(|n| (low..=high).contains(n))
+    parse_unsigned(value).filter(|n| (low..=high).contains(n))
 }
 
 fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     let mut fields = value.split_ascii_whitespace();
     let attempts = parse_in_range(fields.next()?, 1, 100)?;
     let interval = parse_in_range(fields.next()?, 1, 3600)?;
-    let timestamps = fields
-        .map(|t| if is_unsigned(t) { t.parse().ok() } else { None })
-        .collect::<Option<Vec<u32>>>()?;
+    let timestamps = fields.map(parse_unsigned).collect::<Option<Vec<u32>>>()?;
     Some(RateLimit {
         attempts,
         interval,
@@ -546,18 +565,18 @@ fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     })
 }
 
+/// Parses `STEP+SKEW` or `STEP-SKEW` entries: a time step as the verifier
+/// computes them, and a skew in the range of `TIME_SKEW` (the learned skew
+/// is an average of these).
 fn parse_skew_samples(value: &str) -> Option<Vec<SkewSample>> {
     value
         .split_ascii_whitespace()
         .map(|entry| {
             let sign_at = entry.find(['+', '-'])?;
             let (step, skew) = entry.split_at(sign_at);
-            if !is_unsigned(step) || !is_unsigned(&skew[1..]) {
-                return None;
-            }
             Some(SkewSample {
-                step: step.parse().ok()?,
-                skew: skew.parse().ok()?,
+                step: parse_unsigned(step)?,
+                skew: i64::from(parse_signed::<i32>(skew)?),
             })
         })
         .collect()
@@ -568,12 +587,12 @@ fn parse_login_record(value: &str) -> Option<LoginRecord> {
     let mut fields = value.split_ascii_whitespace();
     let host = fields.next()?;
     let when = fields.next()?;
-    if !is_grace_host(host) || !is_unsigned(when) {
+    if !is_grace_host(host) {
         return None;
     }
     Some(LoginRecord {
         host: host.to_owned(),
-        when: when.parse().ok()?,
+        when: parse_unsigned(when)?,
     })
 }
 
@@ -1020,6 +1039,74 @@ mod tests {
         assert!(
             slow < fast * 10.0,
             "{lines} duplicates: {slow:.4} s, one: {fast:.4} s"
+        );
+    }
+
+    /// The option named in the error for `line` as line 2 of a file.
+    fn refused_option(line: &str) -> Option<&'static str> {
+        match StateFile::parse(format!("2SH3V3GDW7ZNMGYE\n{line}\n\" TOTP_AUTH\n").as_bytes()) {
+            Err(ParseError::InvalidOption {
+                line: 2, option, ..
+            }) => Some(option),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn numbers_the_module_cannot_handle_are_refused_naming_the_line() {
+        for (line, option) in [
+            ("\" HOTP_COUNTER 9223372036854775808", "HOTP_COUNTER"),
+            ("\" HOTP_COUNTER -9223372036854775809", "HOTP_COUNTER"),
+            ("\" TIME_SKEW 2147483648", "TIME_SKEW"),
+            ("\" TIME_SKEW -2147483649", "TIME_SKEW"),
+            ("\" TIME_SKEW 9223372036854775807", "TIME_SKEW"),
+            ("\" DISALLOW_REUSE 9223372036854775808", "DISALLOW_REUSE"),
+            ("\" DISALLOW_REUSE 5 18446744073709551615", "DISALLOW_REUSE"),
+            (
+                "\" RESETTING_TIME_SKEW 9223372036854775808+1",
+                "RESETTING_TIME_SKEW",
+            ),
+            (
+                "\" RESETTING_TIME_SKEW 100+2147483648",
+                "RESETTING_TIME_SKEW",
+            ),
+            (
+                "\" RESETTING_TIME_SKEW 100-2147483649",
+                "RESETTING_TIME_SKEW",
+            ),
+            ("\" RATE_LIMIT 3 30 4294967296", "RATE_LIMIT"),
+        ] {
+            assert_eq!(refused_option(line), Some(option), "{line}");
+        }
+    }
+
+    #[test]
+    fn numbers_at_the_limits_are_read() {
+        let file = parse(
+            "2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 9223372036854775807\n\" TIME_SKEW -2147483648\n\" DISALLOW_REUSE 9223372036854775807 0\n\" RESETTING_TIME_SKEW 9223372036854775807+2147483647 0-2147483648\n\" RATE_LIMIT 3 30 4294967295\n",
+        );
+        assert_eq!(file.hotp_counter(), Some(MAX_HOTP_COUNTER));
+        assert_eq!(file.time_skew(), i64::from(i32::MIN));
+        assert_eq!(
+            file.resetting_time_skew(),
+            vec![
+                SkewSample {
+                    step: i64::MAX,
+                    skew: i64::from(i32::MAX)
+                },
+                SkewSample {
+                    step: 0,
+                    skew: i64::from(i32::MIN)
+                }
+            ]
+        );
+        assert_eq!(
+            file.rate_limit_state().map(|r| r.timestamps.clone()),
+            Some(vec![u32::MAX])
+        );
+        assert_eq!(
+            parse("2SH3V3GDW7ZNMGYE\n\" TIME_SKEW +2147483647\n").time_skew(),
+            2_147_483_647
         );
     }
 }

@@ -574,3 +574,204 @@ fn a_host_with_a_zone_id_gets_its_grace_period() {
     );
     assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
 }
+
+// ------------------------------------------------------ values near the limits
+
+const MAX: u64 = crate::state_file::MAX_HOTP_COUNTER;
+
+fn hotp_code(counter: u64) -> String {
+    let key = crate::state_file::decode_secret(SECRET).expect("valid secret");
+    format_code(hotp(&key, counter))
+}
+
+#[test]
+fn the_hotp_counter_never_goes_past_what_the_file_holds() {
+    let settings = Settings::default();
+    // One below the largest value: the last code can still be used…
+    let mut state = file(&format!("\" HOTP_COUNTER {}\n", MAX - 1));
+    let outcome = login(&mut state, &settings, STEP_10000, &hotp_code(MAX - 1));
+    assert_eq!(outcome.verdict, Ok(Granted::HotpCode));
+    assert_eq!(state.hotp_counter(), Some(MAX));
+    // …and a failure advances it to the largest value.
+    let mut state = file(&format!("\" HOTP_COUNTER {}\n", MAX - 1));
+    let outcome = login(&mut state, &settings, STEP_10000, &hotp_code(MAX - 2));
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+    assert_eq!(text(&state), format!("{SECRET}\n\" HOTP_COUNTER {MAX}\n"));
+    // At the largest value nothing is accepted and the file stays as it is.
+    for answer in [hotp_code(MAX), hotp_code(MAX - 1), "000000".to_owned()] {
+        let outcome = login(&mut state, &settings, STEP_10000, &answer);
+        assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+        assert!(outcome.new_state.is_none());
+    }
+}
+
+#[test]
+fn a_stored_skew_at_either_limit_neither_wraps_nor_matches() {
+    for skew in [i64::from(i32::MAX), i64::from(i32::MIN)] {
+        let mut state = file(&format!("\" TIME_SKEW {skew}\n\" TOTP_AUTH\n"));
+        let noskewadj = Settings {
+            noskewadj: true,
+            ..Settings::default()
+        };
+        let outcome = login(&mut state, &noskewadj, STEP_10000, "050548");
+        assert_eq!(outcome.verdict, Err(Denied::InvalidCode), "{skew}");
+        // Without noskewadj a new skew is learned as usual.
+        let outcome = login(&mut state, &Settings::default(), STEP_10000, "050548");
+        assert_eq!(outcome.verdict, Err(Denied::SkewSampleRecorded), "{skew}");
+        assert_eq!(state.option_value("RESETTING_TIME_SKEW"), Some("10000+0"));
+    }
+}
+
+#[test]
+fn used_steps_at_the_limit_are_compared_without_overflow() {
+    let settings = Settings::default();
+    let mut state = file(&format!(
+        "\" DISALLOW_REUSE {} 0 9999\n\" TOTP_AUTH\n",
+        i64::MAX
+    ));
+    let outcome = login(&mut state, &settings, STEP_10000, "050548");
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+    assert_eq!(state.disallow_reuse_value(), Some("9999 10000"));
+}
+
+#[test]
+fn a_clock_beyond_what_the_file_records_is_refused() {
+    let settings = Settings::default();
+    // RATE_LIMIT holds 32-bit timestamps.
+    let state = file("\" RATE_LIMIT 3 30\n\" TOTP_AUTH\n");
+    let beyond = u64::from(u32::MAX) + 1;
+    let outcome = authenticate(
+        &state,
+        &settings,
+        &Context {
+            now: beyond,
+            remote_host: None,
+        },
+        &mut Answers::typed(&code_at(beyond / 30)),
+    );
+    assert_eq!(outcome.verdict, Err(Denied::ClockOutOfRange));
+    assert!(outcome.new_state.is_none());
+    // The last second it holds is recorded.
+    let mut state = file("\" RATE_LIMIT 3 30\n\" TOTP_AUTH\n");
+    let last = u64::from(u32::MAX);
+    let outcome = login(&mut state, &settings, last, &code_at(last / 30));
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+    assert_eq!(
+        state.option_value("RATE_LIMIT"),
+        Some(format!("3 30 {last}").as_str())
+    );
+    // A TOTP step is a signed 64-bit number.
+    let state = file("\" STEP_SIZE 1\n\" TOTP_AUTH\n");
+    for now in [1 << 63, u64::MAX] {
+        let outcome = authenticate(
+            &state,
+            &settings,
+            &Context {
+                now,
+                remote_host: None,
+            },
+            &mut Answers::typed(&code_at(now)),
+        );
+        assert_eq!(outcome.verdict, Err(Denied::ClockOutOfRange), "{now}");
+    }
+    let last_step = u64::MAX >> 1;
+    let outcome = authenticate(
+        &state,
+        &settings,
+        &Context {
+            now: last_step,
+            remote_host: None,
+        },
+        &mut Answers::typed(&code_at(last_step)),
+    );
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+}
+
+#[test]
+fn rate_limit_interval_reaching_before_the_epoch_keeps_every_attempt() {
+    let settings = Settings::default();
+    let mut state = file("\" RATE_LIMIT 1 30 5\n\" TOTP_AUTH\n");
+    let outcome = login(&mut state, &settings, 10, "");
+    assert_eq!(outcome.verdict, Err(Denied::RateLimited));
+    assert_eq!(state.option_value("RATE_LIMIT"), Some("1 30 10"));
+}
+
+/// Numbers for the numeric fields: their limits, just past them, and
+/// ordinary values.
+fn field_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(i64::MAX.to_string()),
+        Just((i64::MAX - 1).to_string()),
+        Just(i64::MIN.to_string()),
+        Just(i32::MAX.to_string()),
+        Just(i32::MIN.to_string()),
+        Just(u32::MAX.to_string()),
+        Just("0".to_owned()),
+        Just("1".to_owned()),
+        Just("-1".to_owned()),
+        (-2_000i64..2_000).prop_map(|n| n.to_string()),
+        (10_000i64..10_010).prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+    ]
+}
+
+fn extreme_clock() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(STEP_10000),
+        Just(u64::from(u32::MAX)),
+        Just(u64::from(u32::MAX) + 1),
+        Just(u64::MAX >> 1),
+        Just(1 << 63),
+        Just(u64::MAX),
+        any::<u64>(),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn numbers_at_their_limits_never_panic_and_every_written_file_parses(
+        counter in field_value(),
+        skew in field_value(),
+        used in proptest::collection::vec(field_value(), 0..3),
+        samples in proptest::collection::vec((field_value(), field_value()), 0..4),
+        step_size in prop_oneof![Just(1u32), Just(30), 1u32..=60],
+        now in extreme_clock(),
+        answer in prop_oneof![Just("050548".to_owned()), "[0-9]{6}", "[1-9][0-9]{7}"],
+        hotp in any::<bool>(),
+        noskewadj in any::<bool>(),
+    ) {
+        let samples: Vec<String> = samples
+            .iter()
+            .map(|(step, skew)| {
+                let sign = if skew.starts_with('-') { "" } else { "+" };
+                format!("{}{sign}{skew}", step.trim_start_matches('-'))
+            })
+            .collect();
+        let mut options = format!(
+            "\" STEP_SIZE {step_size}\n\" TIME_SKEW {skew}\n\" DISALLOW_REUSE {}\n\" RESETTING_TIME_SKEW {}\n\" RATE_LIMIT 100 60\n\" TOTP_AUTH\n",
+            used.iter().map(|u| u.trim_start_matches('-')).collect::<Vec<_>>().join(" "),
+            samples.join(" "),
+        );
+        if hotp {
+            options.push_str(&format!("\" HOTP_COUNTER {counter}\n"));
+        }
+        let text = format!("{SECRET}\n{options}");
+        // Values the module cannot handle are refused by the parser.
+        let Ok(state) = StateFile::parse(text.as_bytes()) else {
+            return Ok(());
+        };
+        let settings = Settings { noskewadj, ..Settings::default() };
+        let outcome = authenticate(
+            &state,
+            &settings,
+            &Context { now, remote_host: None },
+            &mut Answers::typed(&answer),
+        );
+        if let Some(new_state) = outcome.new_state {
+            let again = StateFile::parse(&new_state.to_bytes());
+            prop_assert!(again.is_ok(), "{:?} from {:?}", again, text);
+        }
+    }
+}
