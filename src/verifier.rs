@@ -442,10 +442,12 @@ impl Attempt<'_> {
     }
 
     /// Records the time step of an accepted TOTP code under
-    /// `DISALLOW_REUSE`, or refuses a step already recorded there. The
-    /// stored list is rewritten exactly as the reference rewrites it: steps
-    /// that can no longer fall in the window are dropped together with the
-    /// blanks after them, and the new step is appended.
+    /// `DISALLOW_REUSE`, or refuses a step already recorded there. Every
+    /// path that accepts a TOTP code goes through here: the window, and the
+    /// completion of skew learning. The stored list is rewritten exactly as
+    /// the reference rewrites it: steps that can no longer fall in the
+    /// window are dropped together with the blanks after them, and the new
+    /// step is appended.
     fn record_used_step(&mut self, matched_step: i64) -> Result<(), Denied> {
         let Some(value) = self.file.disallow_reuse_value() else {
             return Ok(());
@@ -483,10 +485,12 @@ impl Attempt<'_> {
         Ok(())
     }
 
-    /// Records an out-of-window match at `skew` steps in
-    /// `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
+    /// Records `sample`, a code that matched the time step `code_step`
+    /// outside the window, in `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
     /// steps at most two apart) with consistent skews set `TIME_SKEW` to
-    /// their average and accept the code.
+    /// their average and accept the code, whose time step is then recorded
+    /// under `DISALLOW_REUSE` like any accepted code (the reference does not
+    /// record it, so it would accept the same code again at once).
     fn learn_skew(&mut self, sample: SkewSample, code_step: i64) -> Check {
         let mut samples = self.file.resetting_time_skew();
         if samples
@@ -504,6 +508,9 @@ impl Attempt<'_> {
             .flatten();
         match learned {
             Some(average) => {
+                if let Err(denied) = self.record_used_step(code_step) {
+                    return Check::Rejected(denied);
+                }
                 self.set("TIME_SKEW", &average.to_string());
                 self.set("RESETTING_TIME_SKEW", "");
                 Check::Accepted(Granted::TimeSkewLearned)

@@ -775,3 +775,127 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------- replay after skew learning
+
+/// Logs in with the code of `step + 10` at each of three consecutive steps,
+/// so the third completes the learning of a skew of +10.
+fn learn_skew_of_ten(state: &mut StateFile, settings: &Settings) -> Vec<Outcome> {
+    (12_000..12_003)
+        .map(|step| login(state, settings, step * 30, &code_at(step + 10)))
+        .collect()
+}
+
+#[test]
+fn the_code_that_completes_skew_learning_is_recorded_and_cannot_be_replayed() {
+    let settings = Settings::default();
+    let mut state = file("\" DISALLOW_REUSE\n\" TOTP_AUTH\n");
+    let verdicts: Vec<_> = learn_skew_of_ten(&mut state, &settings)
+        .into_iter()
+        .map(|outcome| outcome.verdict)
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            Err(Denied::SkewSampleRecorded),
+            Err(Denied::SkewSampleRecorded),
+            Ok(Granted::TimeSkewLearned)
+        ]
+    );
+    assert_eq!(
+        text(&state),
+        format!(
+            "{SECRET}\n\" TIME_SKEW 10\n\" RESETTING_TIME_SKEW \n\" DISALLOW_REUSE 12012\n\" TOTP_AUTH\n"
+        )
+    );
+    // The same code, now inside the shifted window, is a replay.
+    let replay = login(&mut state, &settings, 12_002 * 30, &code_at(12_012));
+    assert_eq!(replay.verdict, Err(Denied::ReusedCode));
+    assert!(replay.new_state.is_none());
+    // The next code is still good.
+    let next = login(&mut state, &settings, 12_003 * 30, &code_at(12_013));
+    assert_eq!(next.verdict, Ok(Granted::TotpCode));
+    assert_eq!(state.disallow_reuse_value(), Some("12012 12013"));
+}
+
+#[test]
+fn without_disallow_reuse_skew_learning_records_no_step() {
+    let settings = Settings::default();
+    let mut state = file("\" TOTP_AUTH\n");
+    learn_skew_of_ten(&mut state, &settings);
+    assert_eq!(
+        text(&state),
+        format!("{SECRET}\n\" TIME_SKEW 10\n\" RESETTING_TIME_SKEW \n\" TOTP_AUTH\n")
+    );
+}
+
+#[test]
+fn a_used_step_cannot_complete_skew_learning() {
+    // The code of step 12012 was used before; two samples are waiting.
+    let settings = Settings::default();
+    let before =
+        "\" RESETTING_TIME_SKEW 12000+10 12001+10\n\" DISALLOW_REUSE 12012\n\" TOTP_AUTH\n";
+    let mut state = file(before);
+    let outcome = login(&mut state, &settings, 12_002 * 30, &code_at(12_012));
+    assert_eq!(outcome.verdict, Err(Denied::ReusedCode));
+    assert!(outcome.new_state.is_none(), "no skew is learned");
+}
+
+/// One login at step 10000 whose answers come from `answers`.
+fn login_with(
+    state: &mut StateFile,
+    settings: &Settings,
+    answers: &mut Answers,
+) -> Result<Granted, Denied> {
+    let outcome = authenticate(
+        state,
+        settings,
+        &Context {
+            now: STEP_10000,
+            remote_host: None,
+        },
+        answers,
+    );
+    if let Some(new_state) = outcome.new_state {
+        *state = new_state;
+    }
+    outcome.verdict
+}
+
+#[test]
+fn every_way_of_giving_a_totp_code_records_it() {
+    let code = "050548";
+    let with_password = "hunter2050548";
+    let cases: [(PassMode, bool, Option<&'static str>, Option<&str>); 5] = [
+        (PassMode::Prompt, false, None, Some(code)),
+        (PassMode::TryFirstPass, false, Some(code), Some("111111")),
+        (PassMode::UseFirstPass, false, Some(code), None),
+        (PassMode::Prompt, true, None, Some(with_password)),
+        (PassMode::UseFirstPass, true, Some(with_password), None),
+    ];
+    for (pass_mode, forward_pass, first_pass, prompt) in cases {
+        let settings = Settings {
+            pass_mode,
+            forward_pass,
+            ..Settings::default()
+        };
+        let mut state = file("\" DISALLOW_REUSE\n\" TOTP_AUTH\n");
+        let answers = || Answers {
+            first_pass,
+            prompt: prompt.map(str::to_owned),
+            prompts: 0,
+        };
+        let case = format!("{pass_mode:?}, forward_pass {forward_pass}");
+        assert_eq!(
+            login_with(&mut state, &settings, &mut answers()),
+            Ok(Granted::TotpCode),
+            "{case}"
+        );
+        assert_eq!(state.disallow_reuse_value(), Some("10000"), "{case}");
+        assert_eq!(
+            login_with(&mut state, &settings, &mut answers()),
+            Err(Denied::ReusedCode),
+            "{case}"
+        );
+    }
+}
