@@ -1109,4 +1109,69 @@ mod tests {
             2_147_483_647
         );
     }
+
+    #[test]
+    fn unsigned_fields_take_digits_only() {
+        for line in [
+            "\" DISALLOW_REUSE abc",
+            "\" DISALLOW_REUSE +5",
+            "\" DISALLOW_REUSE 5 -6",
+            "\" DISALLOW_REUSE 5x",
+            "\" STEP_SIZE +30",
+            "\" STEP_SIZE 30s",
+            "\" WINDOW_SIZE +3",
+            "\" WINDOW_SIZE",
+            "\" RATE_LIMIT +3 30",
+            "\" RATE_LIMIT 3 +30",
+            "\" RATE_LIMIT 3 30 +1700000000",
+            "\" RATE_LIMIT 3 30 -1",
+            "\" RESETTING_TIME_SKEW +100+1",
+            "\" RESETTING_TIME_SKEW 100",
+            "\" RESETTING_TIME_SKEW 100+",
+            "\" RESETTING_TIME_SKEW 100+-1",
+            "\" RESETTING_TIME_SKEW 100+1x",
+            "\" HOTP_COUNTER",
+            "\" HOTP_COUNTER +-1",
+            "\" HOTP_COUNTER 1.5",
+            "\" TIME_SKEW --1",
+            "\" TIME_SKEW 1 2",
+        ] {
+            assert!(refused_option(line).is_some(), "{line}");
+        }
+        let signed = parse("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER +5\n\" TIME_SKEW +3\n");
+        assert_eq!((signed.hotp_counter(), signed.time_skew()), (Some(5), 3));
+    }
+
+    #[test]
+    fn a_counter_of_zero_or_below_is_read_as_zero() {
+        for counter in ["0", "-1", "-9223372036854775808"] {
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER {counter}\n"));
+            assert_eq!(file.hotp_counter(), Some(0), "{counter}");
+        }
+        assert_eq!(parse("2SH3V3GDW7ZNMGYE\n").hotp_counter(), None);
+    }
+
+    #[test]
+    fn scratch_codes_have_exactly_eight_digits() {
+        // A line of seven or nine digits is no code and ends the run.
+        for other in ["1234567", "123456789", "01234567", "1234567a"] {
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n11111111\n{other}\n22222222\n"));
+            assert_eq!(file.scratch_codes(), vec![11_111_111], "{other}");
+        }
+    }
+
+    #[test]
+    fn mistyped_base32_digits_stand_for_letters() {
+        assert_eq!(decode_secret("AB1CD8EF0G"), decode_secret("ABLCDBEFOG"));
+        assert_ne!(decode_secret("AB1CD8EF"), decode_secret("ABICDBEF"));
+        assert!(decode_secret("ABCDEFG9").is_none());
+    }
+
+    #[test]
+    fn a_file_of_exactly_the_size_limit_is_read() {
+        let mut text = String::from("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n");
+        text.push_str(&"#".repeat(MAX_FILE_SIZE - text.len()));
+        assert_eq!(text.len(), MAX_FILE_SIZE);
+        assert!(parse(&text).is_totp());
+    }
 }

@@ -899,3 +899,333 @@ fn every_way_of_giving_a_totp_code_records_it() {
         );
     }
 }
+
+// ------------------------------------------------------- skew learning rules
+
+/// The verdict and `RESETTING_TIME_SKEW` after one login at step 12002
+/// with the code of step `12002 + skew`, from a file whose
+/// `RESETTING_TIME_SKEW` is `samples`.
+fn third_sample(samples: &str, skew: i64) -> (Result<Granted, Denied>, StateFile) {
+    let mut state = file(&format!("\" RESETTING_TIME_SKEW {samples}\n\" TOTP_AUTH\n"));
+    let code = code_at(12_002u64.checked_add_signed(skew).expect("a valid step"));
+    let outcome = login(&mut state, &Settings::default(), 12_002 * 30, &code);
+    (outcome.verdict, state)
+}
+
+#[test]
+fn samples_must_come_from_consecutive_steps_at_most_two_apart() {
+    for (samples, learned) in [
+        ("12000+10 12001+10", true),
+        ("11998+10 12000+10", true),
+        ("11999+10 12000+10", true),
+        ("11997+10 12000+10", false),
+        ("12000+10 12000+9", false),
+        ("12001+10 12000+9", false),
+        ("11996+10 11998+10", false),
+    ] {
+        let (verdict, _) = third_sample(samples, 10);
+        assert_eq!(
+            verdict == Ok(Granted::TimeSkewLearned),
+            learned,
+            "{samples}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn earlier_skews_must_be_within_one_of_the_newest() {
+    for (samples, newest, learned) in [
+        ("12000+9 12001+9", 10, true),
+        ("12000+11 12001+9", 10, true),
+        ("12000+8 12001+10", 10, false),
+        ("12000+10 12001+12", 10, false),
+        ("12000-9 12001-11", -10, true),
+        ("12000-8 12001-10", -10, false),
+    ] {
+        let (verdict, _) = third_sample(samples, newest);
+        assert_eq!(
+            verdict == Ok(Granted::TimeSkewLearned),
+            learned,
+            "{samples} then {newest:+}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn the_learned_skew_is_the_average_rounded_toward_zero() {
+    for (samples, newest, average) in [
+        ("12000+10 12001+10", 10, 10),
+        ("12000+9 12001+10", 10, 9),
+        ("12000+11 12001+10", 11, 10),
+        ("12000-9 12001-10", -10, -9),
+        ("12000-11 12001-11", -10, -10),
+    ] {
+        let (verdict, state) = third_sample(samples, newest);
+        assert_eq!(verdict, Ok(Granted::TimeSkewLearned), "{samples}");
+        assert_eq!(state.time_skew(), average, "{samples} then {newest:+}");
+    }
+}
+
+#[test]
+fn only_the_three_most_recent_samples_count() {
+    // Older entries are dropped, whatever they say.
+    let (verdict, _) = third_sample("5+900 6-900 7+0 12000+10 12001+10", 10);
+    assert_eq!(verdict, Ok(Granted::TimeSkewLearned));
+    let (verdict, state) = third_sample("5+900 6-900 12000+10 12001+3", 10);
+    assert_eq!(verdict, Err(Denied::SkewSampleRecorded));
+    assert_eq!(
+        state.option_value("RESETTING_TIME_SKEW"),
+        Some("12000+10 12001+3 12002+10")
+    );
+}
+
+#[test]
+fn a_sample_repeating_the_last_code_is_ignored_even_from_another_step() {
+    // 12001+11 and 12002+10 are the same code.
+    let (verdict, state) = third_sample("12000+10 12001+11", 10);
+    assert_eq!(verdict, Err(Denied::RepeatedSkewSample));
+    assert_eq!(
+        state.option_value("RESETTING_TIME_SKEW"),
+        Some("12000+10 12001+11")
+    );
+}
+
+#[test]
+fn the_skew_search_reaches_1499_steps_either_way() {
+    for (skew, found) in [
+        (1_499, true),
+        (-1_499, true),
+        (1_500, false),
+        (-1_500, false),
+    ] {
+        let (verdict, _) = third_sample("", skew);
+        let want = if found {
+            Err(Denied::SkewSampleRecorded)
+        } else {
+            Err(Denied::InvalidCode)
+        };
+        assert_eq!(verdict, want, "{skew:+}");
+    }
+}
+
+// ------------------------------------------------------------------ HOTP
+
+#[test]
+fn the_hotp_window_reaches_window_size_codes_ahead() {
+    let settings = Settings::default();
+    for (counter, window, code, accepted) in [
+        (5, 3, 7, true),
+        (5, 3, 8, false),
+        (5, 3, 4, false),
+        (40, 1, 40, true),
+        (40, 1, 41, false),
+        (2, 10, 11, true),
+        (2, 10, 12, false),
+    ] {
+        let mut state = file(&format!(
+            "\" HOTP_COUNTER {counter}\n\" WINDOW_SIZE {window}\n"
+        ));
+        let outcome = login(&mut state, &settings, STEP_10000, &hotp_code(code));
+        let want_counter = if accepted { code + 1 } else { counter + 1 };
+        assert_eq!(
+            (outcome.verdict.is_ok(), state.hotp_counter()),
+            (accepted, Some(want_counter)),
+            "counter {counter}, window {window}, code {code}"
+        );
+    }
+}
+
+#[test]
+fn a_counter_of_zero_or_below_means_totp() {
+    for counter in ["0", "-3"] {
+        let mut state = file(&format!("\" HOTP_COUNTER {counter}\n\" TOTP_AUTH\n"));
+        let outcome = login(&mut state, &Settings::default(), STEP_10000, "050548");
+        assert_eq!(outcome.verdict, Ok(Granted::TotpCode), "{counter}");
+        // A failure does not touch the counter either.
+        let outcome = login(&mut state, &Settings::default(), STEP_10000, &hotp_code(0));
+        assert!(outcome.new_state.is_none(), "{counter}");
+    }
+}
+
+#[test]
+fn a_file_in_neither_mode_accepts_only_scratch_codes() {
+    let mut state = file("12345678\n");
+    let settings = Settings::default();
+    for answer in ["050548", &hotp_code(0), &hotp_code(1)] {
+        let outcome = login(&mut state, &settings, STEP_10000, answer);
+        assert_eq!(outcome.verdict, Err(Denied::InvalidCode), "{answer}");
+        assert!(outcome.new_state.is_none(), "{answer}");
+    }
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "12345678").verdict,
+        Ok(Granted::ScratchCode)
+    );
+}
+
+// ------------------------------------------------------------ rate limit
+
+#[test]
+fn a_rate_limit_of_one_keeps_only_the_newest_attempt() {
+    let settings = Settings::default();
+    let mut state = file(&format!(
+        "\" RATE_LIMIT 1 60 {} {}\n\" TOTP_AUTH\n",
+        STEP_10000 - 61,
+        STEP_10000 - 10
+    ));
+    let outcome = login(&mut state, &settings, STEP_10000, "050548");
+    assert_eq!(outcome.verdict, Err(Denied::RateLimited));
+    assert_eq!(
+        state.option_value("RATE_LIMIT"),
+        Some(format!("1 60 {STEP_10000}").as_str())
+    );
+    // Once the interval has passed, the next attempt gets in.
+    let outcome = login(&mut state, &settings, STEP_10000 + 61, &code_at(10_002));
+    assert_eq!(outcome.verdict, Ok(Granted::TotpCode));
+}
+
+#[test]
+fn the_rate_limit_interval_includes_its_first_second() {
+    let settings = Settings::default();
+    // An attempt exactly `interval` seconds ago still counts.
+    let mut state = file(&format!(
+        "\" RATE_LIMIT 1 30 {}\n\" TOTP_AUTH\n",
+        STEP_10000 - 30
+    ));
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Err(Denied::RateLimited)
+    );
+    let mut state = file(&format!(
+        "\" RATE_LIMIT 1 30 {}\n\" TOTP_AUTH\n",
+        STEP_10000 - 31
+    ));
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Ok(Granted::TotpCode)
+    );
+    assert_eq!(
+        state.option_value("RATE_LIMIT"),
+        Some(format!("1 30 {STEP_10000}").as_str())
+    );
+}
+
+// ------------------------------------------------------------ answer sources
+
+#[test]
+fn without_a_first_pass_mode_the_earlier_password_is_not_used() {
+    let state = file("\" TOTP_AUTH\n");
+    let mut answers = Answers {
+        first_pass: Some("050548"),
+        prompt: Some("111111".to_owned()),
+        prompts: 0,
+    };
+    let outcome = authenticate(
+        &state,
+        &Settings::default(),
+        &Context {
+            now: STEP_10000,
+            remote_host: None,
+        },
+        &mut answers,
+    );
+    assert_eq!(outcome.verdict, Err(Denied::InvalidCode));
+    assert_eq!(answers.prompts, 1);
+}
+
+// ------------------------------------------------------------ grace period
+
+/// The options of a file whose `LASTn` lines are `records` (slot, host,
+/// time), after one successful login from 192.0.2.7 at step 10000.
+fn after_grace_login(records: &[(u8, &str, u64)]) -> StateFile {
+    let mut options = String::from("\" TOTP_AUTH\n");
+    for (slot, host, when) in records {
+        options.push_str(&format!("\" LAST{slot} {host} {when}\n"));
+    }
+    let settings = Settings {
+        grace_period: 60,
+        ..Settings::default()
+    };
+    let mut state = file(&options);
+    assert_eq!(
+        login(&mut state, &settings, STEP_10000, "050548").verdict,
+        Ok(Granted::TotpCode)
+    );
+    state
+}
+
+/// The slot that holds the record of 192.0.2.7.
+fn slot_of_new_record(state: &StateFile) -> Option<u8> {
+    (0..10).find(|slot| {
+        state
+            .login_record(*slot)
+            .is_some_and(|record| record.host == "192.0.2.7" && record.when == STEP_10000)
+    })
+}
+
+#[test]
+fn the_host_keeps_its_slot() {
+    let state = after_grace_login(&[(0, "10.0.0.1", 5), (4, "192.0.2.7", 6), (6, "10.0.0.2", 1)]);
+    assert_eq!(slot_of_new_record(&state), Some(4));
+    assert_eq!(state.option_value("LAST0"), Some("10.0.0.1 5"));
+}
+
+#[test]
+fn a_new_host_takes_the_first_free_slot() {
+    let state = after_grace_login(&[(0, "10.0.0.1", 5), (1, "10.0.0.2", 1), (3, "10.0.0.3", 7)]);
+    assert_eq!(slot_of_new_record(&state), Some(2));
+    let state = after_grace_login(&[]);
+    assert_eq!(slot_of_new_record(&state), Some(0));
+}
+
+#[test]
+fn a_record_of_the_host_after_a_free_slot_is_still_reused() {
+    let state = after_grace_login(&[(0, "10.0.0.1", 5), (7, "192.0.2.7", 6)]);
+    assert_eq!(slot_of_new_record(&state), Some(7));
+    assert!(!state.has_login_slot(1));
+}
+
+#[test]
+fn with_every_slot_taken_the_first_of_the_oldest_is_replaced() {
+    let mut records: Vec<(u8, String, u64)> = (0..10)
+        .map(|slot| (slot, format!("10.0.0.{slot}"), 900))
+        .collect();
+    records[3].2 = 100;
+    records[8].2 = 100;
+    let records: Vec<(u8, &str, u64)> = records
+        .iter()
+        .map(|(s, h, w)| (*s, h.as_str(), *w))
+        .collect();
+    let state = after_grace_login(&records);
+    assert_eq!(slot_of_new_record(&state), Some(3));
+    assert_eq!(state.option_value("LAST8"), Some("10.0.0.8 100"));
+}
+
+#[test]
+fn records_as_new_as_now_are_not_replaced_before_slot_zero() {
+    let hosts: Vec<String> = (0..10).map(|slot| format!("10.0.0.{slot}")).collect();
+    let records: Vec<(u8, &str, u64)> = (0..10u8)
+        .map(|slot| (slot, hosts[usize::from(slot)].as_str(), STEP_10000))
+        .collect();
+    let state = after_grace_login(&records);
+    assert_eq!(slot_of_new_record(&state), Some(0));
+    assert_eq!(
+        state.option_value("LAST9"),
+        Some(format!("10.0.0.9 {STEP_10000}").as_str())
+    );
+}
+
+#[test]
+fn a_malformed_record_is_neither_free_nor_old() {
+    let mut options = String::from("\" TOTP_AUTH\n\" LAST0 10.0.0.1 soon\n");
+    for slot in 1..10 {
+        options.push_str(&format!("\" LAST{slot} 10.0.0.{slot} {}\n", 500 + slot));
+    }
+    let settings = Settings {
+        grace_period: 60,
+        ..Settings::default()
+    };
+    let mut state = file(&options);
+    login(&mut state, &settings, STEP_10000, "050548");
+    assert_eq!(slot_of_new_record(&state), Some(1));
+    assert_eq!(state.option_value("LAST0"), Some("10.0.0.1 soon"));
+}
