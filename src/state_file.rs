@@ -636,6 +636,19 @@ mod tests {
     }
 
     #[test]
+    fn absent_options_read_as_absent_or_default() {
+        let file = parse("2SH3V3GDW7ZNMGYE\n\" DISALLOW_REUSEX\n\" TOTP_AUTHX\n");
+        assert!(!file.is_totp());
+        assert!(!file.disallow_reuse());
+        assert_eq!(file.disallow_reuse_value(), None);
+        assert_eq!(file.rate_limit(), None);
+        assert_eq!(file.time_skew(), 0);
+        assert_eq!(file.window_size(), DEFAULT_WINDOW_SIZE);
+        assert_eq!(file.step_size(), DEFAULT_STEP_SIZE);
+        assert!(file.resetting_time_skew().is_empty());
+    }
+
+    #[test]
     fn secrets_of_every_era_decode() {
         for (secret, bytes) in [
             ("2SH3V3GDW7ZNMGYE", 10),
