@@ -260,6 +260,22 @@ mod tests {
                 "grace_period=1h",
                 OptionError::GracePeriod("grace_period=1h".into()),
             ),
+            (
+                "grace_period=+5",
+                OptionError::GracePeriod("grace_period=+5".into()),
+            ),
+            (
+                "grace_period=",
+                OptionError::GracePeriod("grace_period=".into()),
+            ),
+            (
+                "allowed_perm=+600",
+                OptionError::Permissions("allowed_perm=+600".into()),
+            ),
+            (
+                "allowed_perm=010000",
+                OptionError::Permissions("allowed_perm=010000".into()),
+            ),
             ("user=", OptionError::User("user=".into())),
             ("secret=", OptionError::Secret("secret=".into())),
         ] {

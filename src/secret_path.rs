@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn user_names_cannot_escape() {
-        for name in ["..", "../bob", "a/b", ""] {
+        for name in ["..", ".", "../bob", "a/b", "", "a\0b"] {
             assert_eq!(
                 expand("/etc/totp/${USER}", name, None),
                 Err(SecretPathError::UnsafeUserName(name.to_owned())),

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use data_encoding::{Encoding, Specification};
+use std::str::FromStr;
 use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -25,6 +26,10 @@ pub const DEFAULT_STEP_SIZE: u32 = 30;
 
 /// Default `WINDOW_SIZE` in codes.
 pub const DEFAULT_WINDOW_SIZE: u32 = 3;
+
+/// Largest `HOTP_COUNTER` value: the largest the file format's signed
+/// 64-bit counter holds. The verifier never advances the counter past it.
+pub const MAX_HOTP_COUNTER: u64 = i64::MAX.unsigned_abs();
 
 /// Number of `LASTn` grace-period records a file can hold.
 pub const GRACE_SLOTS: usize = 10;
@@ -303,14 +308,12 @@ impl StateFile {
         match self.lines.iter().position(is_named) {
             Some(index) => {
                 self.lines[index] = new_line;
-                let mut i = index + 1;
-                while i < self.lines.len() {
-                    if is_named(&self.lines[i]) {
-                        self.lines.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
+                // One pass, however many duplicates there are.
+                let mut position = 0;
+                self.lines.retain(|line| {
+                    position += 1;
+                    position <= index + 1 || !is_named(line)
+                });
             }
             None => {
                 if self.lines[0].breaks.is_empty() {
@@ -343,22 +346,12 @@ impl StateFile {
         })
     }
 
-    /// The first recognised setting for which `pick` returns a value; like
-    /// the reference, only the first line of each option counts.
+    /// The first recognised setting for which `pick` returns a value. An
+    /// option's name decides its kind of setting, so this is the option's
+    /// first line: like the reference, only the first line of each option
+    /// counts.
     fn find<'a, T>(&'a self, pick: impl Fn(&'a Setting) -> Option<T>) -> Option<T> {
-        let mut seen = Vec::new();
-        for line in &self.lines {
-            if let LineKind::Option { name, setting } = &line.kind {
-                if seen.contains(&name.as_str()) {
-                    continue;
-                }
-                seen.push(name.as_str());
-                if let Some(value) = pick(setting) {
-                    return Some(value);
-                }
-            }
-        }
-        None
+        self.settings().find_map(pick)
     }
 }
 
@@ -490,14 +483,21 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
     let setting = match name {
         "TOTP_AUTH" => Setting::TotpAuth,
         "DISALLOW_REUSE" => {
-            if !value.split_ascii_whitespace().all(is_unsigned) {
-                return Err(invalid("DISALLOW_REUSE", "a list of time steps"));
+            let mut steps = value.split_ascii_whitespace();
+            if !steps.all(|step| parse_unsigned::<i64>(step).is_some()) {
+                return Err(invalid(
+                    "DISALLOW_REUSE",
+                    "time steps from 0 to 9223372036854775807",
+                ));
             }
             Setting::DisallowReuse
         }
-        "HOTP_COUNTER" => Setting::HotpCounter(
-            parse_signed(value).ok_or_else(|| invalid("HOTP_COUNTER", "an integer"))?,
-        ),
+        "HOTP_COUNTER" => Setting::HotpCounter(parse_signed(value).ok_or_else(|| {
+            invalid(
+                "HOTP_COUNTER",
+                "an integer from -9223372036854775808 to 9223372036854775807",
+            )
+        })?),
         "STEP_SIZE" => Setting::StepSize(
             parse_in_range(value, 1, 60).ok_or_else(|| invalid("STEP_SIZE", "1 to 60 seconds"))?,
         ),
@@ -511,12 +511,18 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
             )
         })?),
         "TIME_SKEW" => Setting::TimeSkew(
-            parse_signed(value).ok_or_else(|| invalid("TIME_SKEW", "an integer"))?,
+            parse_signed::<i32>(value)
+                .map(i64::from)
+                .ok_or_else(|| invalid("TIME_SKEW", "an integer from -2147483648 to 2147483647"))?,
         ),
-        "RESETTING_TIME_SKEW" => Setting::ResettingTimeSkew(
-            parse_skew_samples(value)
-                .ok_or_else(|| invalid("RESETTING_TIME_SKEW", "entries like 1234567+2"))?,
-        ),
+        "RESETTING_TIME_SKEW" => {
+            Setting::ResettingTimeSkew(parse_skew_samples(value).ok_or_else(|| {
+                invalid(
+                    "RESETTING_TIME_SKEW",
+                    "entries like 1234567+2: a time step and a 32-bit skew",
+                )
+            })?)
+        }
         _ => match name.strip_prefix("LAST").map(str::as_bytes) {
             Some([digit]) if digit.is_ascii_digit() => Setting::Last(digit - b'0'),
             _ => Setting::Unknown,
@@ -525,32 +531,33 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
     Ok(setting)
 }
 
-fn is_unsigned(token: &str) -> bool {
-    !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) && token.parse::<u64>().is_ok()
+/// A number of type `T` written as decimal digits only: no sign, no
+/// blanks, and not beyond what `T` holds.
+fn parse_unsigned<T: FromStr>(token: &str) -> Option<T> {
+    let digits_only = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+    if digits_only {
+        token.parse().ok()
+    } else {
+        None
+    }
 }
 
-fn parse_signed(value: &str) -> Option<i64> {
-    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
-    if !is_unsigned(digits) {
-        return None;
-    }
+/// A signed integer written as decimal digits with an optional `+` or `-`
+/// in front (exactly what `FromStr` accepts for signed integers), and not
+/// beyond what `T` holds.
+fn parse_signed<T: FromStr>(value: &str) -> Option<T> {
     value.parse().ok()
 }
 
 fn parse_in_range(value: &str, low: u32, high: u32) -> Option<u32> {
-    if !is_unsigned(value) {
-        return None;
-    }
-    value.parse().ok().filter(|n| (low..=high).contains(n))
+    parse_unsigned(value).filter(|n| (low..=high).contains(n))
 }
 
 fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     let mut fields = value.split_ascii_whitespace();
     let attempts = parse_in_range(fields.next()?, 1, 100)?;
     let interval = parse_in_range(fields.next()?, 1, 3600)?;
-    let timestamps = fields
-        .map(|t| if is_unsigned(t) { t.parse().ok() } else { None })
-        .collect::<Option<Vec<u32>>>()?;
+    let timestamps = fields.map(parse_unsigned).collect::<Option<Vec<u32>>>()?;
     Some(RateLimit {
         attempts,
         interval,
@@ -558,18 +565,18 @@ fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     })
 }
 
+/// Parses `STEP+SKEW` or `STEP-SKEW` entries: a time step as the verifier
+/// computes them, and a skew in the range of `TIME_SKEW` (the learned skew
+/// is an average of these).
 fn parse_skew_samples(value: &str) -> Option<Vec<SkewSample>> {
     value
         .split_ascii_whitespace()
         .map(|entry| {
             let sign_at = entry.find(['+', '-'])?;
             let (step, skew) = entry.split_at(sign_at);
-            if !is_unsigned(step) || !is_unsigned(&skew[1..]) {
-                return None;
-            }
             Some(SkewSample {
-                step: step.parse().ok()?,
-                skew: skew.parse().ok()?,
+                step: parse_unsigned(step)?,
+                skew: i64::from(parse_signed::<i32>(skew)?),
             })
         })
         .collect()
@@ -580,23 +587,22 @@ fn parse_login_record(value: &str) -> Option<LoginRecord> {
     let mut fields = value.split_ascii_whitespace();
     let host = fields.next()?;
     let when = fields.next()?;
-    if !is_grace_host(host) || !is_unsigned(when) {
+    if !is_grace_host(host) {
         return None;
     }
     Some(LoginRecord {
         host: host.to_owned(),
-        when: when.parse().ok()?,
+        when: parse_unsigned(when)?,
     })
 }
 
 /// Whether `host` can be stored in a grace-period record: 1 to 255
-/// characters from `[0-9A-Za-z:.-]`, which covers IP addresses and host
-/// names and excludes anything that could break the line format.
+/// printable ASCII characters other than the space. That covers host names,
+/// IP addresses and IPv6 addresses with a zone id (`fe80::1%eth0`), as the
+/// reference stores them since 1.11, and excludes anything that could break
+/// the line format (a space, a line break, a control character).
 pub fn is_grace_host(host: &str) -> bool {
-    (1..=255).contains(&host.len())
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'.' || b == b'-')
+    (1..=255).contains(&host.len()) && host.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// How far the reference module gets with a file that [`StateFile::parse`]
@@ -702,6 +708,19 @@ mod tests {
         assert_eq!(file.scratch_codes(), vec![12_345_678, 87_654_321]);
         assert_eq!(file.hotp_counter(), None);
         assert_eq!(&*file.to_bytes(), GOOGLE_TOTP.as_bytes());
+    }
+
+    #[test]
+    fn absent_options_read_as_absent_or_default() {
+        let file = parse("2SH3V3GDW7ZNMGYE\n\" DISALLOW_REUSEX\n\" TOTP_AUTHX\n");
+        assert!(!file.is_totp());
+        assert!(!file.disallow_reuse());
+        assert_eq!(file.disallow_reuse_value(), None);
+        assert_eq!(file.rate_limit(), None);
+        assert_eq!(file.time_skew(), 0);
+        assert_eq!(file.window_size(), DEFAULT_WINDOW_SIZE);
+        assert_eq!(file.step_size(), DEFAULT_STEP_SIZE);
+        assert!(file.resetting_time_skew().is_empty());
     }
 
     #[test]
@@ -922,7 +941,7 @@ mod tests {
     #[test]
     fn login_records() {
         let file = parse(
-            "2SH3V3GDW7ZNMGYE\n\" LAST0 192.0.2.1 1700000000\n\" LAST1 bad_host 5\n\" TOTP_AUTH\n",
+            "2SH3V3GDW7ZNMGYE\n\" LAST0 192.0.2.1 1700000000\n\" LAST1 192.0.2.2 soon\n\" LAST2 192.0.2.3 +5\n\" LAST4 192.0.2.4\n\" TOTP_AUTH\n",
         );
         assert_eq!(
             file.login_record(0),
@@ -931,13 +950,52 @@ mod tests {
                 when: 1_700_000_000
             })
         );
-        assert_eq!(file.login_record(1), None);
-        assert!(file.has_login_slot(1));
-        assert!(!file.has_login_slot(2));
-        assert!(is_grace_host("2001:db8::1"));
-        assert!(!is_grace_host("a b"));
-        assert!(!is_grace_host("%s%n"));
-        assert!(!is_grace_host(""));
+        for slot in [1, 2, 4] {
+            assert_eq!(file.login_record(slot), None, "LAST{slot}");
+            assert!(file.has_login_slot(slot), "LAST{slot}");
+        }
+        assert!(!file.has_login_slot(3));
+    }
+
+    #[test]
+    fn grace_hosts_are_printable_ascii_without_blanks() {
+        let longest = "h".repeat(255);
+        for host in [
+            "192.0.2.1",
+            "2001:db8::1",
+            "fe80::1%eth0",
+            "host.example.org",
+            "under_score",
+            "[::1]:22",
+            "%s%n",
+            "!~",
+            longest.as_str(),
+        ] {
+            assert!(is_grace_host(host), "{host:?}");
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n\" LAST3 {host} 1700000000\n"));
+            assert_eq!(
+                file.login_record(3),
+                Some(LoginRecord {
+                    host: host.to_owned(),
+                    when: 1_700_000_000
+                }),
+                "{host:?}"
+            );
+        }
+        let too_long = "h".repeat(256);
+        for host in [
+            "",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "a\rb",
+            "nul\0",
+            "del\u{7f}",
+            "h\u{f4}te",
+            too_long.as_str(),
+        ] {
+            assert!(!is_grace_host(host), "{host:?}");
+        }
     }
 
     /// Lines of the kinds a real file holds, valid and otherwise.
@@ -1032,5 +1090,233 @@ mod tests {
                 SkewSample { step: 102, skew: 0 }
             ]
         );
+    }
+
+    /// A file of the largest size with as many distinct option names as fit
+    /// (about 11,500 lines), or with one name repeated on as many lines of
+    /// the same length: the worst case for per-line work inside a per-line
+    /// loop, and its harmless twin.
+    fn many_option_lines(distinct: bool) -> String {
+        let alphabet: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').collect();
+        let names = (0..alphabet.len().pow(2))
+            .map(|n| format!("{}{}", alphabet[n / 62], alphabet[n % 62]))
+            .chain((0..alphabet.len().pow(3)).map(|n| {
+                let (a, b, c) = (n / 62 / 62, n / 62 % 62, n % 62);
+                format!("{}{}{}", alphabet[a], alphabet[b], alphabet[c])
+            }));
+        let mut text = String::from("2SH3V3GDW7ZNMGYE\n");
+        for name in names {
+            let name = if distinct {
+                name
+            } else {
+                "Z".repeat(name.len())
+            };
+            if text.len() + name.len() + 3 > MAX_FILE_SIZE {
+                break;
+            }
+            text.push_str(&format!("\" {name}\n"));
+        }
+        text
+    }
+
+    /// The shortest of five runs of `work`, in seconds.
+    fn fastest_of_five(mut work: impl FnMut()) -> f64 {
+        (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                work();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Parses `text` and calls every accessor a login uses.
+    fn parse_and_read(text: &str) {
+        let file = parse(text);
+        std::hint::black_box((
+            file.is_totp(),
+            file.hotp_counter(),
+            file.step_size(),
+            file.window_size(),
+            file.time_skew(),
+            file.disallow_reuse_value(),
+            file.rate_limit_state(),
+            file.resetting_time_skew(),
+            file.scratch_codes(),
+            (0..GRACE_SLOTS as u8)
+                .map(|slot| (file.has_login_slot(slot), file.login_record(slot)))
+                .collect::<Vec<_>>(),
+        ));
+    }
+
+    #[test]
+    fn distinct_option_names_cost_no_more_than_a_repeated_one() {
+        let distinct = many_option_lines(true);
+        let repeated = many_option_lines(false);
+        assert!(distinct.lines().count() > 11_000);
+        assert_eq!(distinct.len(), repeated.len());
+        let slow = fastest_of_five(|| parse_and_read(&distinct));
+        let fast = fastest_of_five(|| parse_and_read(&repeated));
+        assert!(
+            slow < fast * 10.0,
+            "distinct names: {slow:.4} s, one name: {fast:.4} s"
+        );
+    }
+
+    #[test]
+    fn replacing_an_option_with_many_duplicates_takes_one_pass() {
+        // As many lines `" A` as fit, against a file with one and as many
+        // lines `" B`.
+        let lines = (MAX_FILE_SIZE - 17) / 4;
+        let duplicates = format!("2SH3V3GDW7ZNMGYE\n{}", "\" A\n".repeat(lines));
+        let single = format!("2SH3V3GDW7ZNMGYE\n\" A\n{}", "\" B\n".repeat(lines - 1));
+        let replace = |text: &str| {
+            let mut file = parse(text);
+            file.set_option("A", "1");
+            file
+        };
+        assert_eq!(
+            &*replace(&duplicates).to_bytes(),
+            b"2SH3V3GDW7ZNMGYE\n\" A 1\n"
+        );
+        let slow = fastest_of_five(|| drop(replace(&duplicates)));
+        let fast = fastest_of_five(|| drop(replace(&single)));
+        assert!(
+            slow < fast * 10.0,
+            "{lines} duplicates: {slow:.4} s, one: {fast:.4} s"
+        );
+    }
+
+    /// The option named in the error for `line` as line 2 of a file.
+    fn refused_option(line: &str) -> Option<&'static str> {
+        match StateFile::parse(format!("2SH3V3GDW7ZNMGYE\n{line}\n\" TOTP_AUTH\n").as_bytes()) {
+            Err(ParseError::InvalidOption {
+                line: 2, option, ..
+            }) => Some(option),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn numbers_the_module_cannot_handle_are_refused_naming_the_line() {
+        for (line, option) in [
+            ("\" HOTP_COUNTER 9223372036854775808", "HOTP_COUNTER"),
+            ("\" HOTP_COUNTER -9223372036854775809", "HOTP_COUNTER"),
+            ("\" TIME_SKEW 2147483648", "TIME_SKEW"),
+            ("\" TIME_SKEW -2147483649", "TIME_SKEW"),
+            ("\" TIME_SKEW 9223372036854775807", "TIME_SKEW"),
+            ("\" DISALLOW_REUSE 9223372036854775808", "DISALLOW_REUSE"),
+            ("\" DISALLOW_REUSE 5 18446744073709551615", "DISALLOW_REUSE"),
+            (
+                "\" RESETTING_TIME_SKEW 9223372036854775808+1",
+                "RESETTING_TIME_SKEW",
+            ),
+            (
+                "\" RESETTING_TIME_SKEW 100+2147483648",
+                "RESETTING_TIME_SKEW",
+            ),
+            (
+                "\" RESETTING_TIME_SKEW 100-2147483649",
+                "RESETTING_TIME_SKEW",
+            ),
+            ("\" RATE_LIMIT 3 30 4294967296", "RATE_LIMIT"),
+        ] {
+            assert_eq!(refused_option(line), Some(option), "{line}");
+        }
+    }
+
+    #[test]
+    fn numbers_at_the_limits_are_read() {
+        let file = parse(
+            "2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 9223372036854775807\n\" TIME_SKEW -2147483648\n\" DISALLOW_REUSE 9223372036854775807 0\n\" RESETTING_TIME_SKEW 9223372036854775807+2147483647 0-2147483648\n\" RATE_LIMIT 3 30 4294967295\n",
+        );
+        assert_eq!(file.hotp_counter(), Some(MAX_HOTP_COUNTER));
+        assert_eq!(file.time_skew(), i64::from(i32::MIN));
+        assert_eq!(
+            file.resetting_time_skew(),
+            vec![
+                SkewSample {
+                    step: i64::MAX,
+                    skew: i64::from(i32::MAX)
+                },
+                SkewSample {
+                    step: 0,
+                    skew: i64::from(i32::MIN)
+                }
+            ]
+        );
+        assert_eq!(
+            file.rate_limit_state().map(|r| r.timestamps.clone()),
+            Some(vec![u32::MAX])
+        );
+        assert_eq!(
+            parse("2SH3V3GDW7ZNMGYE\n\" TIME_SKEW +2147483647\n").time_skew(),
+            2_147_483_647
+        );
+    }
+
+    #[test]
+    fn unsigned_fields_take_digits_only() {
+        for line in [
+            "\" DISALLOW_REUSE abc",
+            "\" DISALLOW_REUSE +5",
+            "\" DISALLOW_REUSE 5 -6",
+            "\" DISALLOW_REUSE 5x",
+            "\" STEP_SIZE +30",
+            "\" STEP_SIZE 30s",
+            "\" WINDOW_SIZE +3",
+            "\" WINDOW_SIZE",
+            "\" RATE_LIMIT +3 30",
+            "\" RATE_LIMIT 3 +30",
+            "\" RATE_LIMIT 3 30 +1700000000",
+            "\" RATE_LIMIT 3 30 -1",
+            "\" RESETTING_TIME_SKEW +100+1",
+            "\" RESETTING_TIME_SKEW 100",
+            "\" RESETTING_TIME_SKEW 100+",
+            "\" RESETTING_TIME_SKEW 100+-1",
+            "\" RESETTING_TIME_SKEW 100+1x",
+            "\" HOTP_COUNTER",
+            "\" HOTP_COUNTER +-1",
+            "\" HOTP_COUNTER 1.5",
+            "\" TIME_SKEW --1",
+            "\" TIME_SKEW 1 2",
+        ] {
+            assert!(refused_option(line).is_some(), "{line}");
+        }
+        let signed = parse("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER +5\n\" TIME_SKEW +3\n");
+        assert_eq!((signed.hotp_counter(), signed.time_skew()), (Some(5), 3));
+    }
+
+    #[test]
+    fn a_counter_of_zero_or_below_is_read_as_zero() {
+        for counter in ["0", "-1", "-9223372036854775808"] {
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER {counter}\n"));
+            assert_eq!(file.hotp_counter(), Some(0), "{counter}");
+        }
+        assert_eq!(parse("2SH3V3GDW7ZNMGYE\n").hotp_counter(), None);
+    }
+
+    #[test]
+    fn scratch_codes_have_exactly_eight_digits() {
+        // A line of seven or nine digits is no code and ends the run.
+        for other in ["1234567", "123456789", "01234567", "1234567a"] {
+            let file = parse(&format!("2SH3V3GDW7ZNMGYE\n11111111\n{other}\n22222222\n"));
+            assert_eq!(file.scratch_codes(), vec![11_111_111], "{other}");
+        }
+    }
+
+    #[test]
+    fn mistyped_base32_digits_stand_for_letters() {
+        assert_eq!(decode_secret("AB1CD8EF0G"), decode_secret("ABLCDBEFOG"));
+        assert_ne!(decode_secret("AB1CD8EF"), decode_secret("ABICDBEF"));
+        assert!(decode_secret("ABCDEFG9").is_none());
+    }
+
+    #[test]
+    fn a_file_of_exactly_the_size_limit_is_read() {
+        let mut text = String::from("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n");
+        text.push_str(&"#".repeat(MAX_FILE_SIZE - text.len()));
+        assert_eq!(text.len(), MAX_FILE_SIZE);
+        assert!(parse(&text).is_totp());
     }
 }

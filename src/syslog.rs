@@ -63,12 +63,13 @@ impl Logger {
     }
 
     /// The datagram for `message`: `<PRI>TAG: MESSAGE`, with control
-    /// characters replaced so one message is always one line.
+    /// characters, Unicode line breaks and bidirectional controls replaced,
+    /// so one message is always one line that reads as it is stored.
     fn format(&self, severity: Severity, message: &str) -> String {
         let priority = FACILITY_AUTHPRIV * 8 + severity as u8;
         let mut text: String = message
             .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
+            .map(|c| if is_unsafe_in_log(c) { '?' } else { c })
             .collect();
         if text.len() > MAX_MESSAGE {
             let mut cut = MAX_MESSAGE;
@@ -79,6 +80,19 @@ impl Logger {
         }
         format!("<{priority}>{}: {text}", self.tag)
     }
+}
+
+/// Characters that could make a log line look other than it is: control
+/// characters, the line and paragraph separators U+2028 and U+2029, and
+/// Unicode's bidirectional controls (the marks U+061C, U+200E and U+200F,
+/// the embeddings and overrides U+202A–U+202E and the isolates
+/// U+2066–U+2069), which reorder the text around them when it is displayed.
+fn is_unsafe_in_log(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 fn nonblocking_socket() -> std::io::Result<UnixDatagram> {
@@ -109,6 +123,34 @@ mod tests {
         assert!(!line.contains('\n'));
         assert!(line.contains("sshd(pam_rust_totp)"));
         assert!(line.ends_with("host evil?root logged in"));
+    }
+
+    #[test]
+    fn unicode_line_breaks_and_bidi_controls_are_escaped() {
+        let logger = Logger::new("sshd");
+        let unsafe_chars = [
+            '\u{2028}', '\u{2029}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}',
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{061c}', '\u{200e}', '\u{200f}',
+        ];
+        for c in unsafe_chars {
+            let line = logger.format(Severity::Info, &format!("user \"al{c}ice\" refused"));
+            assert!(
+                line.ends_with("user \"al?ice\" refused"),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        // Their neighbours, and other non-ASCII text, are kept.
+        for c in [
+            '\u{2027}', '\u{202f}', '\u{2065}', '\u{206a}', '\u{200d}', 'é',
+        ] {
+            let line = logger.format(Severity::Info, &format!("host {c}"));
+            assert!(
+                line.ends_with(&format!("host {c}")),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,9 @@
 #![forbid(unsafe_code)]
 
 use crate::otp::{HotpKey, codes_equal, time_step};
-use crate::state_file::{GRACE_SLOTS, RateLimit, SkewSample, StateFile, is_grace_host};
+use crate::state_file::{
+    GRACE_SLOTS, MAX_HOTP_COUNTER, RateLimit, SkewSample, StateFile, is_grace_host,
+};
 use zeroize::Zeroizing;
 
 /// How far (in steps, both ways) a code is looked for when learning the
@@ -101,6 +103,8 @@ pub enum Denied {
     RepeatedSkewSample,
     #[error("the clock is before the first TOTP step")]
     ClockBeforeFirstStep,
+    #[error("the clock is beyond the times the state file can record")]
+    ClockOutOfRange,
 }
 
 /// Something worth logging that does not change the verdict.
@@ -201,7 +205,7 @@ pub fn authenticate(
         must_advance_counter: false,
         notes: Vec::new(),
     };
-    let rate_limited = attempt.apply_rate_limit();
+    let rate_limit = attempt.apply_rate_limit();
     if within_grace_period(file, settings, context) {
         // Like the reference, a grace-period login writes nothing.
         return Outcome {
@@ -211,14 +215,12 @@ pub fn authenticate(
             notes: attempt.notes,
         };
     }
-    if rate_limited {
-        return attempt.finish(Err(Denied::RateLimited), None);
+    if let Err(denied) = rate_limit {
+        return attempt.finish(Err(denied), None);
     }
     let (verdict, forwarded) = attempt.try_candidates(answers);
     if attempt.must_advance_counter && !settings.no_increment_hotp {
-        if let Some(counter) = attempt.hotp_counter {
-            attempt.set("HOTP_COUNTER", &(counter + 1).to_string());
-        }
+        attempt.advance_hotp_counter();
     }
     if verdict.is_ok() && settings.grace_period > 0 {
         attempt.record_login(context.remote_host);
@@ -228,30 +230,30 @@ pub fn authenticate(
 
 /// The timestamps `limit` keeps after an attempt at `now` (those within the
 /// interval, at most `attempts` of them, sorted), and whether the attempt
-/// exceeds the limit.
-fn record_attempt(limit: &RateLimit, now: u64) -> (Vec<u32>, bool) {
-    // The format stores 32-bit timestamps, as the reference does.
-    let now = now as u32;
+/// exceeds the limit. The format stores 32-bit timestamps, as the
+/// reference does: a later clock is refused.
+fn record_attempt(limit: &RateLimit, now: u64) -> Result<(Vec<u32>, bool), Denied> {
+    let now = u32::try_from(now).map_err(|_| Denied::ClockOutOfRange)?;
     let mut stamps = limit.timestamps.clone();
     stamps.push(now);
     stamps.sort_unstable();
-    let oldest_allowed = now.wrapping_sub(limit.interval);
+    let oldest_allowed = now.saturating_sub(limit.interval);
     let mut kept: Vec<u32> = stamps
         .into_iter()
         .skip_while(|t| *t < oldest_allowed)
         .take_while(|t| *t <= now)
         .collect();
-    let exceeded = kept.len() > limit.attempts as usize;
-    if exceeded {
-        kept.drain(..kept.len() - limit.attempts as usize);
-    }
-    (kept, exceeded)
+    let allowed = usize::try_from(limit.attempts).unwrap_or(usize::MAX);
+    let excess = kept.len().saturating_sub(allowed);
+    kept.drain(..excess);
+    Ok((kept, excess > 0))
 }
 
-/// Whether an attempt at `now` exceeds `limit`: the reference refuses such a
-/// login before it asks anything, even when the rest of the file is unusable.
+/// Whether an attempt at `now` is refused by `limit` (or by a clock the
+/// format cannot hold): the reference refuses such a login before it asks
+/// anything, even when the rest of the file is unusable.
 pub fn exceeds_rate_limit(limit: &RateLimit, now: u64) -> bool {
-    record_attempt(limit, now).1
+    record_attempt(limit, now).map_or(true, |(_, exceeded)| exceeded)
 }
 
 /// Whether the reference asks for a code when it cannot check one (no
@@ -303,19 +305,34 @@ impl Attempt<'_> {
         }
     }
 
-    /// Records this attempt in `RATE_LIMIT` and reports whether it exceeds
-    /// the limit.
-    fn apply_rate_limit(&mut self) -> bool {
+    /// Records this attempt in `RATE_LIMIT` and refuses it when it exceeds
+    /// the limit (see [`record_attempt`]); a clock the format cannot hold is
+    /// refused and nothing is recorded.
+    fn apply_rate_limit(&mut self) -> Result<(), Denied> {
         let Some(limit) = self.file.rate_limit_state() else {
-            return false;
+            return Ok(());
         };
-        let (kept, exceeded) = record_attempt(limit, self.now);
-        let mut value = format!("{} {}", limit.attempts, limit.interval);
+        let (kept, exceeded) = record_attempt(limit, self.now)?;
+        let (attempts, interval) = (limit.attempts, limit.interval);
+        let mut value = format!("{attempts} {interval}");
         for stamp in kept {
             value.push_str(&format!(" {stamp}"));
         }
         self.set("RATE_LIMIT", &value);
-        exceeded
+        if exceeded {
+            Err(Denied::RateLimited)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Moves the HOTP counter one on after a failed attempt, unless it is
+    /// already the largest value the file can hold.
+    fn advance_hotp_counter(&mut self) {
+        let next = self.hotp_counter.and_then(|counter| counter.checked_add(1));
+        if let Some(next) = next.filter(|next| *next <= MAX_HOTP_COUNTER) {
+            self.set("HOTP_COUNTER", &next.to_string());
+        }
     }
 
     /// Tries the candidate answers in the reference's order. Returns the
@@ -403,11 +420,15 @@ impl Attempt<'_> {
     fn check_hotp_code(&mut self, code: u32, counter: u64) -> Check {
         let window = u64::from(self.file.window_size());
         let key = HotpKey::new(self.file.secret_key());
-        let matched = (counter..counter + window).fold(None, |found, value| {
+        // Only counter values whose successor the file can hold are tried,
+        // so the counter written back is always one the parser reads.
+        let end = counter.saturating_add(window).min(MAX_HOTP_COUNTER);
+        let matched = (counter..end).fold(None, |found, value| {
             found.or(codes_equal(key.code(value), code).then_some(value))
         });
         match matched {
             Some(value) => {
+                // `value < end <= MAX_HOTP_COUNTER`, so this cannot overflow.
                 self.set("HOTP_COUNTER", &(value + 1).to_string());
                 self.must_advance_counter = false;
                 Check::Accepted(Granted::HotpCode)
@@ -420,7 +441,9 @@ impl Attempt<'_> {
     }
 
     fn check_totp_code(&mut self, code: u32) -> Check {
-        let step = time_step(self.now, self.file.step_size()) as i64;
+        let Ok(step) = i64::try_from(time_step(self.now, self.file.step_size())) else {
+            return Check::Rejected(Denied::ClockOutOfRange);
+        };
         if step == 0 {
             return Check::Rejected(Denied::ClockBeforeFirstStep);
         }
@@ -428,34 +451,40 @@ impl Attempt<'_> {
         let window = i64::from(self.file.window_size());
         let key = HotpKey::new(self.file.secret_key());
         let matched = (-((window - 1) / 2)..=window / 2)
-            .map(|offset| step + skew + offset)
+            .filter_map(|offset| step.checked_add(skew)?.checked_add(offset))
             .fold(None, |found, candidate| {
                 found.or(code_matches_step(&key, code, candidate).then_some(candidate))
             });
         if let Some(matched_step) = matched {
-            return self.use_time_step(matched_step);
+            return match self.record_used_step(matched_step) {
+                Ok(()) => Check::Accepted(Granted::TotpCode),
+                Err(denied) => Check::Rejected(denied),
+            };
         }
         if self.settings.noskewadj {
             return Check::NoMatch;
         }
         match find_skew(&key, code, step) {
-            Some(found) => {
+            Some((skew, code_step)) => {
                 self.notes.push(Note::SkewDetected);
-                self.learn_skew(found, step)
+                self.learn_skew(SkewSample { step, skew }, code_step)
             }
             None => Check::NoMatch,
         }
     }
 
-    /// Accepts a TOTP code for `matched_step`, enforcing `DISALLOW_REUSE`.
-    /// The stored list is rewritten exactly as the reference rewrites it:
-    /// steps that can no longer fall in the window are dropped together with
-    /// the blanks after them, and the new step is appended.
-    fn use_time_step(&mut self, matched_step: i64) -> Check {
+    /// Records the time step of an accepted TOTP code under
+    /// `DISALLOW_REUSE`, or refuses a step already recorded there. Every
+    /// path that accepts a TOTP code goes through here: the window, and the
+    /// completion of skew learning. The stored list is rewritten exactly as
+    /// the reference rewrites it: steps that can no longer fall in the
+    /// window are dropped together with the blanks after them, and the new
+    /// step is appended.
+    fn record_used_step(&mut self, matched_step: i64) -> Result<(), Denied> {
         let Some(value) = self.file.disallow_reuse_value() else {
-            return Check::Accepted(Granted::TotpCode);
+            return Ok(());
         };
-        let window = i64::from(self.file.window_size());
+        let window = u64::from(self.file.window_size());
         let mut kept = String::with_capacity(value.len() + 12);
         let mut rest = value;
         loop {
@@ -467,16 +496,17 @@ impl Attempt<'_> {
             }
             let token_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
             let (token, after) = rest.split_at(token_len);
-            // The parser only admits unsigned integers here.
-            let used: i64 = token.parse().unwrap_or(i64::MIN);
-            if used == matched_step {
-                return Check::Rejected(Denied::ReusedCode);
-            }
-            if (used - matched_step).abs() >= window {
-                rest = after.trim_start_matches([' ', '\t']);
-            } else {
-                kept.push_str(token);
-                rest = after;
+            // The parser admits only steps an `i64` holds; anything else is
+            // kept as it is and never matches.
+            match token.parse::<i64>() {
+                Ok(used) if used == matched_step => return Err(Denied::ReusedCode),
+                Ok(used) if used.abs_diff(matched_step) >= window => {
+                    rest = after.trim_start_matches([' ', '\t']);
+                }
+                _ => {
+                    kept.push_str(token);
+                    rest = after;
+                }
             }
         }
         if !kept.is_empty() {
@@ -484,34 +514,35 @@ impl Attempt<'_> {
         }
         kept.push_str(&matched_step.to_string());
         self.set("DISALLOW_REUSE", &kept);
-        Check::Accepted(Granted::TotpCode)
+        Ok(())
     }
 
-    /// Records an out-of-window match at `skew` steps in
-    /// `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
+    /// Records `sample`, a code that matched the time step `code_step`
+    /// outside the window, in `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
     /// steps at most two apart) with consistent skews set `TIME_SKEW` to
-    /// their average and accept the code.
-    fn learn_skew(&mut self, skew: i64, step: i64) -> Check {
+    /// their average and accept the code, whose time step is then recorded
+    /// under `DISALLOW_REUSE` like any accepted code (the reference does not
+    /// record it, so it would accept the same code again at once).
+    fn learn_skew(&mut self, sample: SkewSample, code_step: i64) -> Check {
         let mut samples = self.file.resetting_time_skew();
-        if samples.len() > SKEW_SAMPLES {
-            samples.drain(..samples.len() - SKEW_SAMPLES);
-        }
         if samples
             .last()
-            .is_some_and(|last| step + skew == last.step + last.skew)
+            .is_some_and(|last| sample_code_step(*last) == i128::from(code_step))
         {
             // The same code again tells nothing new.
             return Check::Rejected(Denied::RepeatedSkewSample);
         }
-        if samples.len() == SKEW_SAMPLES {
-            samples.remove(0);
-        }
-        samples.push(SkewSample { step, skew });
+        // Like the reference, only the most recent samples count.
+        samples.push(sample);
+        samples.drain(..samples.len().saturating_sub(SKEW_SAMPLES));
         let learned = (samples.len() == SKEW_SAMPLES)
-            .then(|| consistent_skew(&samples, skew))
+            .then(|| consistent_skew(&samples, sample.skew))
             .flatten();
         match learned {
             Some(average) => {
+                if let Err(denied) = self.record_used_step(code_step) {
+                    return Check::Rejected(denied);
+                }
                 self.set("TIME_SKEW", &average.to_string());
                 self.set("RESETTING_TIME_SKEW", "");
                 Check::Accepted(Granted::TimeSkewLearned)
@@ -571,30 +602,45 @@ fn code_matches_step(key: &HotpKey, code: u32, step: i64) -> bool {
 }
 
 /// Looks for `code` up to [`SKEW_SEARCH_STEPS`] steps before and after
-/// `step`, nearest first (the earlier side first at equal distance). Every
+/// `step`, nearest first (the earlier side first at equal distance), and
+/// gives the offset at which it matched and the step it matched. Every
 /// step is computed, whatever matches, so the time taken does not depend on
 /// where the code was found.
-fn find_skew(key: &HotpKey, code: u32, step: i64) -> Option<i64> {
+fn find_skew(key: &HotpKey, code: u32, step: i64) -> Option<(i64, i64)> {
     (0..SKEW_SEARCH_STEPS)
         .flat_map(|distance| [-distance, distance])
         .fold(None, |found, offset| {
-            let matches = code_matches_step(key, code, step + offset);
-            found.or(matches.then_some(offset))
+            let matched = step
+                .checked_add(offset)
+                .filter(|candidate| code_matches_step(key, code, *candidate));
+            found.or(matched.map(|candidate| (offset, candidate)))
         })
+}
+
+/// The time step of the code a skew sample was learned from. Computed in
+/// 128 bits, so a sample read from a file cannot overflow.
+fn sample_code_step(sample: SkewSample) -> i128 {
+    i128::from(sample.step) + i128::from(sample.skew)
 }
 
 /// The average skew of three samples when they are consecutive (each step
 /// after the previous, at most two apart) and each earlier skew is within
 /// one step of the newest skew; `None` otherwise. The comparison against the
 /// newest skew, and the average rounded toward zero, are the reference's.
+/// The average of skews read from the file lies between the smallest and
+/// the largest of them, so it is a skew the file can hold.
 fn consistent_skew(samples: &[SkewSample], newest_skew: i64) -> Option<i64> {
     let consistent = samples.windows(2).all(|pair| {
         let (earlier, later) = (pair[0], pair[1]);
         later.step > earlier.step
-            && later.step <= earlier.step + 2
-            && (earlier.skew - newest_skew).abs() <= 1
+            && later.step.abs_diff(earlier.step) <= 2
+            && earlier.skew.abs_diff(newest_skew) <= 1
     });
-    consistent.then(|| samples.iter().map(|s| s.skew).sum::<i64>() / samples.len() as i64)
+    let sum: i128 = samples.iter().map(|s| i128::from(s.skew)).sum();
+    let count = i128::try_from(samples.len()).ok()?;
+    consistent
+        .then(|| i64::try_from(sum.checked_div(count)?).ok())
+        .flatten()
 }
 
 /// Splits an answer into the password before the code and the code itself,

@@ -540,8 +540,9 @@ fn repeating_the_same_skewed_code_changes_nothing() {
 }
 
 #[test]
-fn a_code_that_completes_skew_learning_is_not_recorded_for_disallow_reuse() {
-    // So the same code is accepted once more through the normal window.
+fn the_code_that_completes_skew_learning_is_recorded_for_disallow_reuse() {
+    // The reference does not record it, so it accepts the same code once
+    // more through the shifted window.
     check(|| {
         let file = |lines: &str| format!("{SECRET}\n{lines}\" DISALLOW_REUSE\n\" TOTP_AUTH\n");
         let learned = |used: &str| {
@@ -549,36 +550,41 @@ fn a_code_that_completes_skew_learning_is_not_recorded_for_disallow_reuse() {
                 "{SECRET}\n\" TIME_SKEW 10\n\" RESETTING_TIME_SKEW \n\" DISALLOW_REUSE{used}\n\" TOTP_AUTH\n"
             )
         };
+        let third_code_used = learned(&format!(" {}", S0 + 12));
+        let before_learning = [
+            Expect::failure().rewritten(file(&format!("\" RESETTING_TIME_SKEW {S0}+10\n"))),
+            Expect::failure().rewritten(file(&format!(
+                "\" RESETTING_TIME_SKEW {S0}+10 {}+10\n",
+                S0 + 1
+            ))),
+        ];
         Scenario::new(
             "time skew and DISALLOW_REUSE",
             &totp_file_with("DISALLOW_REUSE"),
         )
-        .step(
-            Step::at(
-                T0,
-                Expect::failure().rewritten(file(&format!("\" RESETTING_TIME_SKEW {S0}+10\n"))),
-            )
-            .answer(totp(10)),
-        )
-        .step(
-            Step::at(
-                T0 + 30,
-                Expect::failure().rewritten(file(&format!(
-                    "\" RESETTING_TIME_SKEW {S0}+10 {}+10\n",
-                    S0 + 1
-                ))),
-            )
-            .answer(totp(10)),
-        )
+        .step(Step::at(T0, before_learning[0].clone()).answer(totp(10)))
+        .step(Step::at(T0 + 30, before_learning[1].clone()).answer(totp(10)))
         .step(Step::at(T0 + 60, Expect::success().rewritten(learned(""))).answer(totp(10)))
         .step(
             Step::at(
                 T0 + 60,
-                Expect::success().rewritten(learned(&format!(" {}", S0 + 12))),
+                Expect::success().rewritten(third_code_used.clone()),
             )
             .answer(totp(10)),
         )
         .step(Step::at(T0 + 60, Expect::failure()).answer(totp(10)))
+        .difference(
+            "the code that completes skew learning is recorded under DISALLOW_REUSE, \
+             so it cannot be used again; the reference does not record it and \
+             accepts it a second time",
+            vec![
+                before_learning[0].clone(),
+                before_learning[1].clone(),
+                Expect::success().rewritten(third_code_used),
+                Expect::failure(),
+                Expect::failure(),
+            ],
+        )
     });
 }
 
@@ -1186,31 +1192,69 @@ fn grace_period_record_is_saved_even_when_nothing_else_changes() {
 }
 
 #[test]
-fn remote_host_outside_the_allowed_characters_is_never_stored() {
-    // "%%" is harmless in the reference's sscanf pattern (it matches one
-    // '%'), so the reference runs safely; other host strings would be
-    // interpreted as format directives there.
+fn remote_host_with_a_space_is_never_stored() {
+    // The reference writes the host as it is and then finds it with an
+    // sscanf pattern made from it.
     check(|| {
         let reference =
-            format!("{SECRET}\n\" LAST0 a%%b {T0}\n\" DISALLOW_REUSE {S0}\n\" TOTP_AUTH\n");
+            format!("{SECRET}\n\" LAST0 two words {T0}\n\" DISALLOW_REUSE {S0}\n\" TOTP_AUTH\n");
         let ours = totp_file_with(&format!("DISALLOW_REUSE {S0}"));
-        Scenario::new("odd remote host", &totp_file_with("DISALLOW_REUSE"))
-            .args(&["grace_period=3600"])
-            .step(
-                Step::at(T0, Expect::success().rewritten(reference))
-                    .rhost("a%%b")
-                    .answer(totp(0)),
-            )
-            .step(
-                Step::at(T0 + 30, Expect::failure())
-                    .rhost("a%%b")
-                    .answer(text("12345")),
-            )
-            .difference(
-                "a remote host with characters outside [0-9A-Za-z:.-] is never stored, \
-                 and the host is never used as a format string",
-                vec![Expect::success().rewritten(ours), Expect::failure()],
-            )
+        Scenario::new(
+            "remote host with a space",
+            &totp_file_with("DISALLOW_REUSE"),
+        )
+        .args(&["grace_period=3600"])
+        .step(
+            Step::at(T0, Expect::success().rewritten(reference))
+                .rhost("two words")
+                .answer(totp(0)),
+        )
+        .step(
+            Step::at(T0 + 30, Expect::success().no_messages())
+                .rhost("two words")
+                .answer(text("12345")),
+        )
+        .difference(
+            "a remote host with a space, line break, control or non-ASCII \
+                 character is never stored, so it never gets a grace period",
+            vec![Expect::success().rewritten(ours), Expect::failure()],
+        )
+    });
+}
+
+#[test]
+fn remote_host_with_a_zone_id_gets_the_grace_period() {
+    // Both store the host; the reference (1.08) then looks it up with an
+    // sscanf pattern made from it, in which "%eth0" is a conversion that
+    // never matches. Upstream 1.11 compares the host as a string.
+    check(|| {
+        let host = "fe80::1%eth0";
+        let recorded =
+            format!("{SECRET}\n\" LAST0 {host} {T0}\n\" DISALLOW_REUSE {S0}\n\" TOTP_AUTH\n");
+        Scenario::new(
+            "remote host with a zone id",
+            &totp_file_with("DISALLOW_REUSE"),
+        )
+        .args(&["grace_period=3600"])
+        .step(
+            Step::at(T0, Expect::success().rewritten(recorded.clone()))
+                .rhost(host)
+                .answer(totp(0)),
+        )
+        .step(
+            Step::at(T0 + 100, Expect::failure())
+                .rhost(host)
+                .answer(text("12345")),
+        )
+        .difference(
+            "a remote host of printable ASCII without spaces, such as an IPv6 \
+                 address with a zone id, is stored and compared as a string, as in \
+                 upstream 1.11",
+            vec![
+                Expect::success().rewritten(recorded),
+                Expect::success().no_messages(),
+            ],
+        )
     });
 }
 
@@ -1288,6 +1332,66 @@ fn malformed_secret_does_not_record_rate_limit_attempts() {
             .difference(
                 "a malformed file is refused and never rewritten; the reference \
                  records the attempt in RATE_LIMIT before decoding the secret",
+                vec![Expect::failure()],
+            )
+    });
+}
+
+#[test]
+fn hotp_counter_at_its_largest_value_is_never_wrapped() {
+    check(|| {
+        let max = i64::MAX.unsigned_abs();
+        let wrapped = format!("{SECRET}\n\" HOTP_COUNTER {}\n", i64::MIN);
+        Scenario::new("HOTP_COUNTER at 2^63-1", &hotp_file(max))
+            .step(Step::at(T0, Expect::success().rewritten(wrapped)).answer(Answer::Hotp(max)))
+            .difference(
+                "the counter cannot be advanced past 2^63-1, so its last code is \
+                 refused and the file left as it is; the reference accepts it and \
+                 wraps the counter to a negative value, after which the file is no \
+                 longer HOTP",
+                vec![Expect::failure()],
+            )
+    });
+}
+
+#[test]
+fn time_skew_beyond_32_bits_is_refused() {
+    // The reference reads TIME_SKEW into an int: 2^63-1 becomes -1 and
+    // -2^63 becomes 0.
+    for (skew, reference_skew) in [(i64::MAX, -1), (i64::MIN, 0)] {
+        check(|| {
+            Scenario::new(
+                format!("TIME_SKEW {skew}"),
+                &totp_file_with(&format!("TIME_SKEW {skew}")),
+            )
+            .args(&["noskewadj"])
+            .step(Step::at(T0, Expect::success()).answer(totp(reference_skew)))
+            .difference(
+                "a TIME_SKEW outside the 32-bit range is refused, naming the line, \
+                 and the file is left as it is; the reference truncates it",
+                vec![Expect::failure()],
+            )
+        });
+    }
+}
+
+#[test]
+fn disallow_reuse_entry_beyond_63_bits_is_refused() {
+    // The reference reads each entry into an int: 2^63 becomes 0, an old
+    // step it drops.
+    check(|| {
+        let content = totp_file_with("DISALLOW_REUSE 9223372036854775808");
+        Scenario::new("DISALLOW_REUSE 2^63", &content)
+            .step(
+                Step::at(
+                    T0,
+                    Expect::success().rewritten(totp_file_with(&format!("DISALLOW_REUSE {S0}"))),
+                )
+                .answer(totp(0)),
+            )
+            .difference(
+                "a DISALLOW_REUSE entry above 2^63-1 is refused, naming the line, and \
+                 the file is left as it is; the reference truncates it",
                 vec![Expect::failure()],
             )
     });
