@@ -820,9 +820,9 @@ fn hostile_cases() -> Vec<Hostile> {
             log_says: "base32",
         },
         Hostile {
-            name: "HOTP_COUNTER at the largest signed 64-bit value",
+            name: "HOTP_COUNTER beyond the largest signed 64-bit value",
             arrange: |s| {
-                s.write_state("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 9223372036854775807\n22222222\n")
+                s.write_state("2SH3V3GDW7ZNMGYE\n\" HOTP_COUNTER 9223372036854775808\n22222222\n")
             },
             answer: "22222222".into(),
             log_says: "HOTP_COUNTER",
