@@ -5,8 +5,8 @@
 //! or answers; its QR codes decode with `zbarimg` to the printed URI;
 //! `--show` reads Google's files; bad command lines write nothing.
 //!
-//! With `CI=true` a missing tool fails the test; elsewhere the test prints
-//! `SKIPPED:` and returns.
+//! The tests that need the reference tools or root are `#[ignore]`d with the
+//! reason; `tests/run-all.sh` runs them, and a missing tool fails them.
 
 use std::collections::HashMap;
 use std::fs;
@@ -26,17 +26,16 @@ const UNATTENDED: &[&str] = &["-fCq"];
 
 // ---------------------------------------------------------------- helpers
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
+/// Fails a test that cannot run here, saying why.
+fn unavailable(reason: &str) -> ! {
+    panic!(
+        "this test cannot run here: {reason} (install the tools with \
+         tests/install-deps.sh and run as root, as tests/run-all.sh does)"
+    )
 }
 
-/// A test that cannot run fails in CI and is skipped loudly elsewhere.
-fn unavailable(reason: &str) {
-    assert!(!in_ci(), "rust-totp CLI test cannot run in CI: {reason}");
-    eprintln!("SKIPPED: {reason} (install with tests/install-deps.sh, run as root)");
-}
-
-fn have_program(program: &str, package: &str) -> bool {
+/// Fails the test unless `program` is installed.
+fn require_program(program: &str, package: &str) {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
         .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
@@ -44,11 +43,10 @@ fn have_program(program: &str, package: &str) -> bool {
     if !found {
         unavailable(&format!("`{program}` not found (Debian package {package})"));
     }
-    found
 }
 
-fn have_google_authenticator() -> bool {
-    have_program("google-authenticator", "libpam-google-authenticator")
+fn require_google_authenticator() {
+    require_program("google-authenticator", "libpam-google-authenticator");
 }
 
 fn run_with_input(program: &str, args: &[&str], input: &str, env: &[(&str, &Path)]) -> Output {
@@ -177,18 +175,19 @@ impl Drop for PamService {
     }
 }
 
-fn can_run_pam_tests() -> bool {
+/// Fails the test unless the pamtester tests can run: as root, with the
+/// reference module, pamtester and oathtool.
+fn require_pam_tools() {
     if !nix::unistd::geteuid().is_root() {
         unavailable("the pamtester tests must run as root (they add /etc/pam.d services)");
-        return false;
     }
     if !Path::new(REFERENCE_MODULE).is_file() {
         unavailable(&format!(
             "{REFERENCE_MODULE} missing (Debian package libpam-google-authenticator)"
         ));
-        return false;
     }
-    have_program("pamtester", "pamtester") && have_program("oathtool", "oathtool")
+    require_program("pamtester", "pamtester");
+    require_program("oathtool", "oathtool");
 }
 
 fn oathtool(args: &[&str]) -> String {
@@ -268,10 +267,9 @@ fn check_accepted_by_reference_module(flags: &[&str], input: &str) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn files_are_accepted_by_the_reference_module() {
-    if !can_run_pam_tests() {
-        return;
-    }
+    require_pam_tools();
     let cases: &[(&[&str], &str)] = &[
         (&["-t", "-D", "-u", "-W"], ""),
         (
@@ -342,10 +340,9 @@ fn assert_same_structure_as_reference(flags: &[&str], input: &str) {
 }
 
 #[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
 fn files_match_google_authenticator_line_for_line() {
-    if !have_google_authenticator() {
-        return;
-    }
+    require_google_authenticator();
     let cases: &[&[&str]] = &[
         &["-t", "-D", "-u", "-W"],
         &[
@@ -575,10 +572,9 @@ fn assert_qr_matches_uri(text: &str, mode: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
 fn printed_qr_codes_decode_to_the_printed_uri() {
-    if !have_program("zbarimg", "zbar-tools") {
-        return;
-    }
+    require_program("zbarimg", "zbar-tools");
     let dir = tempfile::tempdir().unwrap();
     for (i, mode) in ["UTF8", "ANSI", "UTF8_INVERSE", "ansi_inverse"]
         .iter()
@@ -652,10 +648,10 @@ fn printed_qr_codes_decode_to_the_printed_uri() {
 // ------------------------------------------------------------- --show
 
 #[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
 fn show_reads_files_written_by_google_authenticator() {
-    if !have_google_authenticator() || !have_program("zbarimg", "zbar-tools") {
-        return;
-    }
+    require_google_authenticator();
+    require_program("zbarimg", "zbar-tools");
     let dir = tempfile::tempdir().unwrap();
     let totp = dir.path().join("totp");
     let args = [

@@ -57,6 +57,7 @@ fn stack(control: &str, last: &str) -> String {
 // ------------------------------------------------------------------ setcred
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn setcred_succeeds_after_authentication() {
     // After a failed authentication Linux-PAM itself answers pam_setcred
     // with PAM_PERM_DENIED, whatever the module says.
@@ -69,6 +70,7 @@ fn setcred_succeeds_after_authentication() {
 // ----------------------------------------------------------------- stacking
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn required_continues_the_stack_either_way() {
     check_ours(|| {
         Scenario::new("required", &totp_file())
@@ -86,6 +88,7 @@ fn required_continues_the_stack_either_way() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn requisite_stops_the_stack_on_failure() {
     check_ours(|| {
         Scenario::new("requisite", &totp_file())
@@ -103,6 +106,7 @@ fn requisite_stops_the_stack_on_failure() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn sufficient_ends_the_stack_on_success_only() {
     check_ours(|| {
         Scenario::new("sufficient", &totp_file())
@@ -123,6 +127,7 @@ const IGNORE_PROBE: &str = "auth [success=done ignore=ignore default=die] {modul
                             auth required pam_permit.so\n";
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn nullok_without_a_file_returns_pam_ignore() {
     check_ours(|| {
         Scenario::without_file("nullok, no file")
@@ -133,6 +138,7 @@ fn nullok_without_a_file_returns_pam_ignore() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn missing_file_without_nullok_fails() {
     check_ours(|| {
         Scenario::without_file("no nullok, no file")
@@ -142,6 +148,7 @@ fn missing_file_without_nullok_fails() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn nullok_with_a_file_succeeds_or_fails_but_never_ignores() {
     check_ours(|| {
         Scenario::new("nullok, file", &totp_file())
@@ -163,6 +170,7 @@ fn refused() -> Expect {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn file_of_another_owner_is_refused() {
     check_ours(|| {
         Scenario::new("owned by rt_bob", &totp_file())
@@ -174,6 +182,7 @@ fn file_of_another_owner_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn too_permissive_modes_are_refused() {
     for mode in [0o440, 0o404, 0o644, 0o666, 0o1600, 0o2600] {
         check_ours(|| {
@@ -185,6 +194,7 @@ fn too_permissive_modes_are_refused() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn owner_only_modes_are_accepted() {
     for mode in [0o400, 0o600] {
         check_ours(|| {
@@ -196,6 +206,7 @@ fn owner_only_modes_are_accepted() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn malformed_files_are_refused_and_left_alone() {
     let big = format!("{}{}\n", totp_file(), "1".repeat(65 * 1024));
     for content in [
@@ -222,6 +233,7 @@ fn malformed_files_are_refused_and_left_alone() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn refused_answers_leave_the_file_byte_identical() {
     check_ours(|| {
         let content = format!("{SECRET}\n\" DISALLOW_REUSE {S0}\n\" TOTP_AUTH\n48239176\n");
@@ -243,6 +255,7 @@ fn refused_answers_leave_the_file_byte_identical() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn unwritable_directory_refuses_without_leaving_files() {
     check_ours(|| {
         Scenario::new("unwritable directory", &totp_file_with("DISALLOW_REUSE"))
@@ -263,10 +276,9 @@ fn link_to_own_file(dir: &Path, _user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn symlink_to_the_users_file_is_followed_and_survives_a_rewrite() {
-    let Some(harness) = ours_harness() else {
-        return;
-    };
+    let harness = ours_harness();
     let scenario = Scenario::new("symlink", &totp_file_with("DISALLOW_REUSE"))
         .prepare(link_to_own_file)
         .step(Step::at(T0, Expect::success()).answer(Answer::Totp(0)))
@@ -296,6 +308,7 @@ fn link_to_root_only_file(dir: &Path, _user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn symlink_to_a_file_the_user_cannot_read_is_refused() {
     check_ours(|| {
         Scenario::new(
@@ -314,6 +327,7 @@ fn link_to_root_readable_file(dir: &Path, user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn symlink_to_a_readable_file_of_root_is_refused() {
     check_ours(|| {
         Scenario::new("symlink to root's file", &totp_file())
@@ -332,6 +346,7 @@ fn replace_with_fifo(dir: &Path, user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn fifo_is_refused_without_blocking() {
     // The reference opens it and waits for a writer forever.
     check_ours(|| {
@@ -348,6 +363,7 @@ fn link_to_dev_zero(dir: &Path, _user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn symlink_to_a_device_is_refused_without_reading_it() {
     check_ours(|| {
         Scenario::new("symlink to /dev/zero", &totp_file())
@@ -366,6 +382,7 @@ fn replace_with_directory(dir: &Path, user: &Account) {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn directory_is_refused() {
     check_ours(|| {
         Scenario::new("directory", &totp_file())
@@ -379,10 +396,9 @@ fn directory_is_refused() {
 /// Loading the module pulls in nothing sshd does not load already: the
 /// unwinder is linked in statically (see `build.rs`), not `libgcc_s`.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn the_module_needs_only_libpam_and_libc() {
-    let Some(_harness) = ours_harness() else {
-        return;
-    };
+    let _harness = ours_harness();
     let output = std::process::Command::new("readelf")
         .args(["--dynamic", "--wide"])
         .arg(Module::Ours.path())

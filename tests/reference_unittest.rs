@@ -346,6 +346,7 @@ fn times_of(steps: &[u64]) -> Vec<u64> {
 // ------------------------------------------------------------ the unittest
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn wrong_code_is_refused() {
     in_every_mode(
         "wrong code",
@@ -355,6 +356,7 @@ fn wrong_code_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn code_typed_with_too_few_or_too_many_digits_is_refused() {
     let logins: Vec<Login> = ["50548", "0050548", "00050548"]
         .iter()
@@ -366,6 +368,7 @@ fn code_typed_with_too_few_or_too_many_digits_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn blank_answer_is_refused() {
     in_every_mode(
         "blank answer",
@@ -375,6 +378,7 @@ fn blank_answer_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn missing_file_is_asked_for_only_when_the_code_cannot_come_from_an_earlier_module() {
     for mode in &MODES {
         let login = refused(T, CODE, Asked::UnlessFromEarlierModule);
@@ -383,6 +387,7 @@ fn missing_file_is_asked_for_only_when_the_code_cannot_come_from_an_earlier_modu
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn missing_file_with_nullok_passes_without_a_question() {
     for mode in &MODES {
         // PAM_IGNORE from the only deciding module: pam_authenticate then
@@ -402,6 +407,7 @@ fn missing_file_with_nullok_passes_without_a_question() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn valid_code_is_accepted() {
     in_every_mode(
         "valid code",
@@ -411,6 +417,7 @@ fn valid_code_is_accepted() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn step_size_60_accepts_one_step_either_side() {
     let content = format!("{}\n\" STEP_SIZE 60\n", initial_file());
     let sampled = format!("{SECRET}\n{FIRST_SAMPLE}\" TOTP_AUTH\n\" STEP_SIZE 60\n");
@@ -429,6 +436,7 @@ fn step_size_60_accepts_one_step_either_side() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn default_window_accepts_one_step_either_side() {
     let sampled = format!("{SECRET}\n{FIRST_SAMPLE}\" TOTP_AUTH");
     let decided = Asked::FirstCodeDecides;
@@ -446,6 +454,7 @@ fn default_window_accepts_one_step_either_side() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn window_size_6_accepts_two_steps_behind_and_three_ahead() {
     let decided = Asked::FirstCodeDecides;
     in_every_mode(
@@ -462,6 +471,7 @@ fn window_size_6_accepts_two_steps_behind_and_three_ahead() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn without_disallow_reuse_a_code_is_accepted_again() {
     in_every_mode(
         "code used again",
@@ -471,6 +481,7 @@ fn without_disallow_reuse_a_code_is_accepted_again() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn disallow_reuse_refuses_a_replay_and_forgets_steps_outside_the_window() {
     let decided = Asked::FirstCodeDecides;
     let used = |first, last| later_file(FIRST_SAMPLE, Some(&steps(first, last)), None);
@@ -505,6 +516,7 @@ fn after_rate_limit() -> String {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn rate_limit_refuses_the_fifth_login_within_two_minutes_without_a_question() {
     let decided = Asked::FirstCodeDecides;
     let file = |used: &[u64], attempted: &[u64]| {
@@ -530,6 +542,7 @@ fn rate_limit_refuses_the_fifth_login_within_two_minutes_without_a_question() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn blank_after_the_rate_limit_timestamps() {
     let content = after_rate_limit().replace("600180\n", "600180 ");
     let reference = refused(T, CODE, Asked::Never);
@@ -567,6 +580,7 @@ fn after_time_skew() -> String {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn three_codes_at_the_same_skew_set_time_skew() {
     let decided = Asked::FirstCodeDecides;
     let used = [20_001, 20_002, 20_003, 20_006];
@@ -608,6 +622,7 @@ fn three_codes_at_the_same_skew_set_time_skew() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn noskewadj_refuses_a_code_outside_the_skewed_window() {
     let after = later_file(LEARNED_SKEW, Some(&[11_003]), Some(&[12_020 * 30]));
     in_every_mode_with(
@@ -624,6 +639,7 @@ fn before_scratch_code() -> String {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn scratch_code_is_refused_while_the_file_has_none() {
     in_every_mode(
         "no scratch code",
@@ -633,6 +649,7 @@ fn scratch_code_is_refused_while_the_file_has_none() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn scratch_code_is_accepted_once() {
     let attempts = |n: usize| later_file(LEARNED_SKEW, Some(&[11_003]), Some(&vec![T; n]));
     in_every_mode(
@@ -646,6 +663,7 @@ fn scratch_code_is_accepted_once() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn hotp_counter_advances_on_success_and_failure_and_looks_ahead() {
     let counter = |n: u64| format!("{SECRET}\n\" HOTP_COUNTER {n}\n");
     in_every_mode(
@@ -670,6 +688,7 @@ fn totp_file_with(option: &str) -> String {
 const INVALID_SECRET: &str = "2SH3V3GDW7ZN!GYE";
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn invalid_rate_limit_is_refused_without_a_question() {
     for value in ["0 30", "101 30", "3 0", "3 3601", "3", "x 30", "3 30x"] {
         in_every_mode(
@@ -681,6 +700,7 @@ fn invalid_rate_limit_is_refused_without_a_question() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn invalid_rate_limit_is_refused_without_a_question_before_the_secret_is_read() {
     in_every_mode(
         "RATE_LIMIT 0 30, invalid secret",
@@ -690,6 +710,7 @@ fn invalid_rate_limit_is_refused_without_a_question_before_the_secret_is_read() 
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn invalid_secret_is_asked_for_like_a_missing_file() {
     in_every_mode(
         "invalid secret",
@@ -699,6 +720,7 @@ fn invalid_secret_is_asked_for_like_a_missing_file() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn empty_file_or_nul_byte_is_asked_for_like_a_missing_file() {
     for (what, content) in [
         ("empty file", String::new()),
@@ -713,6 +735,7 @@ fn empty_file_or_nul_byte_is_asked_for_like_a_missing_file() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn file_of_another_user_or_open_to_others_is_asked_for_like_a_missing_file() {
     let login = || [refused(T, CODE, Asked::UnlessFromEarlierModule)];
     for mode in &MODES {
@@ -729,6 +752,7 @@ fn file_of_another_user_or_open_to_others_is_asked_for_like_a_missing_file() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn unknown_user_is_asked_for_like_a_missing_file() {
     for mode in &MODES {
         let start = || Scenario::without_file("unknown user").unknown_user("rt_no_such_user");
@@ -743,6 +767,7 @@ fn unknown_user_is_asked_for_like_a_missing_file() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn invalid_step_or_window_size_stops_at_the_first_code_checked() {
     for option in [
         "STEP_SIZE 0",
@@ -764,6 +789,7 @@ fn invalid_step_or_window_size_stops_at_the_first_code_checked() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn other_malformed_lines_are_asked_for_like_a_wrong_code() {
     let wrong = || [refused(T, "123456", Asked::AllWaysTried)];
     for option in [
@@ -804,6 +830,7 @@ fn other_malformed_lines_are_asked_for_like_a_wrong_code() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn rate_limit_reached_in_a_malformed_file_is_refused_without_a_question() {
     let attempts = |first: u64, second: u64| format!("RATE_LIMIT 2 30 {first} {second}");
     for (what, secret, option) in [
@@ -832,6 +859,7 @@ fn rate_limit_reached_in_a_malformed_file_is_refused_without_a_question() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn try_first_pass_asks_without_a_file_when_the_password_does_not_end_in_a_code() {
     let prompt = Message::echo_off(CODE_PROMPT);
     let stacked = "hunter2".to_owned();
@@ -868,6 +896,7 @@ fn try_first_pass_asks_without_a_file_when_the_password_does_not_end_in_a_code()
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn malformed_line_read_only_once_a_code_matches_is_asked_for_like_a_wrong_code() {
     let content = totp_file_with("DISALLOW_REUSE x");
     let reference = refused(T, CODE, Asked::FirstCodeDecides);

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::codes;
 use common::driver::{auth_line, faketime_value, write_service};
 use common::module::{OursStatus, ours_status};
-use common::requirements::{LIBFAKETIME, find_program, harness, unavailable};
+use common::requirements::{LIBFAKETIME, harness, require_program, unavailable};
 use common::system::{
     Account, FileState, Workspace, group_id, listing, set_mode, set_owner, test_user, write_file,
 };
@@ -59,14 +59,11 @@ fn race_driver() -> &'static Path {
 }
 
 /// Our module, or `None` after reporting why the tests cannot run.
-fn ours() -> Option<PathBuf> {
-    harness()?;
+fn ours() -> PathBuf {
+    harness();
     match ours_status() {
-        OursStatus::Ready(path) => Some(path.clone()),
-        OursStatus::NotReady(reason) => {
-            unavailable(reason);
-            None
-        }
+        OursStatus::Ready(path) => path.clone(),
+        OursStatus::NotReady(reason) => unavailable(reason),
     }
 }
 
@@ -82,7 +79,7 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(service: &str, user: &str, module_args: &[&str]) -> Option<Self> {
+    fn new(service: &str, user: &str, module_args: &[&str]) -> Self {
         Self::at(service, user, module_args, |workspace, user| {
             let dir = workspace.dir("state", user, 0o700);
             (dir.clone(), dir.join("secret"))
@@ -96,8 +93,8 @@ impl Setup {
         user: &str,
         module_args: &[&str],
         place: impl FnOnce(&Workspace, &Account) -> (PathBuf, PathBuf),
-    ) -> Option<Self> {
-        let module = ours()?;
+    ) -> Self {
+        let module = ours();
         let workspace = Workspace::new();
         let user = test_user(user);
         let (dir, file) = place(&workspace, &user);
@@ -105,14 +102,14 @@ impl Setup {
         args.extend(module_args.iter().map(|a| (*a).to_owned()));
         let confdir = workspace.confdir();
         write_service(&confdir, service, &auth_line("required", &module, &args));
-        Some(Self {
+        Self {
             confdir,
             service: service.to_owned(),
             user,
             dir,
             file,
             workspace,
-        })
+        }
     }
 
     fn write_state(&self, content: &str) {
@@ -255,10 +252,9 @@ fn race_rounds(setup: &Setup, round: impl Fn(u64) -> Round, check: impl Fn(u64, 
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn one_scratch_code_presented_by_sixteen_logins_admits_exactly_one() {
-    let Some(setup) = Setup::new("rt-race-scratch", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-race-scratch", "rt_alice", &[]);
     let round = |_| Round {
         state: format!("{SECRET}\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n11111111\n22222222\n33333333\n"),
         answer: "22222222".into(),
@@ -277,10 +273,9 @@ fn round_time(round: u64, steps_apart: u64) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn one_totp_code_with_disallow_reuse_admits_exactly_one() {
-    let Some(setup) = Setup::new("rt-race-totp", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-race-totp", "rt_alice", &[]);
     let round = |n| Round {
         state: format!("{SECRET}\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n44444444\n"),
         answer: codes::totp(SECRET, round_time(n, 1), 30),
@@ -295,10 +290,9 @@ fn one_totp_code_with_disallow_reuse_admits_exactly_one() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn rate_limit_admits_at_most_three_of_a_burst() {
-    let Some(setup) = Setup::new("rt-race-rate", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-race-rate", "rt_alice", &[]);
     // Every attempt counts against the limit and the lock serialises them,
     // so exactly the first three are admitted.
     let round = |n| Round {
@@ -316,10 +310,9 @@ fn rate_limit_admits_at_most_three_of_a_burst() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn hotp_counter_advances_once_per_accepted_code() {
-    let Some(setup) = Setup::new("rt-race-hotp", "rt_alice", &["no_increment_hotp"]) else {
-        return;
-    };
+    let setup = Setup::new("rt-race-hotp", "rt_alice", &["no_increment_hotp"]);
     let counter = |n: u64| 1 + n * 7;
     let round = |n| Round {
         state: format!("{SECRET}\n\" HOTP_COUNTER {}\n66666666\n", counter(n)),
@@ -376,10 +369,9 @@ impl SlowLogin {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_login_waiting_at_the_prompt_does_not_hold_up_another() {
-    let Some(setup) = Setup::new("rt-slow-prompt", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-slow-prompt", "rt_alice", &[]);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n"));
     let slow_answer = Duration::from_secs(4);
     let slow = SlowLogin::start(&setup, "11111111", slow_answer);
@@ -400,11 +392,10 @@ fn a_login_waiting_at_the_prompt_does_not_hold_up_another() {
 /// The code is checked against the file as it is when the user answers,
 /// not as it was when the prompt was shown, also when nothing is written.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
     const OTHER_SECRET: &str = "JBSWY3DPEHPK3PXP";
-    let Some(setup) = Setup::new("rt-replaced-at-prompt", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-replaced-at-prompt", "rt_alice", &[]);
     let delay = Duration::from_secs(1);
     for (replacement, expected) in [
         // Re-enrolled with another secret: the old code no longer counts.
@@ -437,11 +428,10 @@ fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
 /// A login that changes nothing does not take the lock; one that writes
 /// waits for it.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn only_logins_that_change_the_file_wait_for_the_lock() {
     use pam_rust_totp::secret_file::{FilePolicy, LockedSecretFile};
-    let Some(setup) = Setup::new("rt-lock-holder", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-lock-holder", "rt_alice", &[]);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n"));
     let lock_file = setup.dir.join("secret.lock");
     write_file(&lock_file, b"", setup.user.uid, setup.user.gid, 0o600);
@@ -502,14 +492,6 @@ fn check_recovery(setup: &Setup, context: &str) {
     );
 }
 
-fn require_strace() -> Option<PathBuf> {
-    let found = find_program("strace");
-    if found.is_none() {
-        unavailable("`strace` not found (Debian package strace)");
-    }
-    found
-}
-
 /// The system calls of one scratch-code login, in order, with the number of
 /// the call among calls of the same name.
 fn traced_calls(setup: &Setup, strace: &Path) -> Vec<(String, usize)> {
@@ -540,13 +522,10 @@ fn traced_calls(setup: &Setup, strace: &Path) -> Vec<(String, usize)> {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_login_killed_at_every_system_call_loses_nothing() {
-    let Some(setup) = Setup::new("rt-kill-each", "rt_bob", &[]) else {
-        return;
-    };
-    let Some(strace) = require_strace() else {
-        return;
-    };
+    let setup = Setup::new("rt-kill-each", "rt_bob", &[]);
+    let strace = require_program("strace", "strace");
     let (before, _) = crash_states();
     setup.write_state(&before);
     let calls = traced_calls(&setup, &strace);
@@ -578,10 +557,9 @@ fn a_login_killed_at_every_system_call_loses_nothing() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn five_hundred_logins_killed_at_random_moments_lose_nothing() {
-    let Some(setup) = Setup::new("rt-kill-random", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-kill-random", "rt_alice", &[]);
     let (before, _) = crash_states();
     setup.write_state(&before);
     // The kill moment is drawn around `scale`, which follows how long a
@@ -627,12 +605,9 @@ fn five_hundred_logins_killed_at_random_moments_lose_nothing() {
 /// Runs one scratch-code login with the state file on a full 64 KiB tmpfs
 /// mounted in a private mount namespace; returns the PAM result and the
 /// state file's bytes afterwards.
-fn login_on_full_disk(extra_args: &[&str], service: &str) -> Option<(i32, String)> {
-    let module = ours()?;
-    if find_program("unshare").is_none() {
-        unavailable("`unshare` not found (Debian package util-linux)");
-        return None;
-    }
+fn login_on_full_disk(extra_args: &[&str], service: &str) -> (i32, String) {
+    let module = ours();
+    require_program("unshare", "util-linux");
     let workspace = Workspace::new();
     let user = test_user("rt_alice");
     let mount = workspace.dir("mnt", &user, 0o755);
@@ -670,25 +645,23 @@ fn login_on_full_disk(extra_args: &[&str], service: &str) -> Option<(i32, String
         .split_once("--- state\n")
         .unwrap_or_else(|| panic!("unexpected output: {output}"));
     match parse_results(results).as_slice() {
-        [(code, 1)] => Some((*code, state.to_owned())),
+        [(code, 1)] => (*code, state.to_owned()),
         other => panic!("unexpected results {other:?}"),
     }
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_full_disk_fails_closed_and_keeps_the_file() {
-    let Some((code, state)) = login_on_full_disk(&[], "rt-full") else {
-        return;
-    };
+    let (code, state) = login_on_full_disk(&[], "rt-full");
     assert_eq!(code, PAM_AUTH_ERR);
     assert_eq!(state, crash_states().0);
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_full_disk_with_allow_readonly_lets_the_login_pass_and_keeps_the_file() {
-    let Some((code, state)) = login_on_full_disk(&["allow_readonly"], "rt-full-ro") else {
-        return;
-    };
+    let (code, state) = login_on_full_disk(&["allow_readonly"], "rt-full-ro");
     assert_eq!(code, PAM_SUCCESS);
     assert_eq!(state, crash_states().0);
 }
@@ -879,15 +852,12 @@ fn hostile_cases() -> Vec<Hostile> {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn hostile_input_is_refused_with_a_clear_log_line_and_nothing_changes() {
-    let Some(logs) = log_capture::start() else {
-        return;
-    };
+    let logs = log_capture::start();
     for (index, case) in hostile_cases().into_iter().enumerate() {
         let service = format!("rt-hostile-{index}");
-        let Some(setup) = Setup::new(&service, "rt_alice", &[]) else {
-            return;
-        };
+        let setup = Setup::new(&service, "rt_alice", &[]);
         (case.arrange)(&setup);
         let before = PathState::of(&setup.file);
         let started = Instant::now();
@@ -925,13 +895,10 @@ fn hostile_input_is_refused_with_a_clear_log_line_and_nothing_changes() {
 }
 
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn secret_path_into_another_home_is_refused() {
-    let Some(module) = ours() else {
-        return;
-    };
-    let Some(logs) = log_capture::start() else {
-        return;
-    };
+    let module = ours();
+    let logs = log_capture::start();
     let alice = test_user("rt_alice");
     let bob = test_user("rt_bob");
     let workspace = Workspace::new();
@@ -996,11 +963,10 @@ fn add_to_group(user: &str, group: &str) {
 /// primary group is refused, so the module adds the user's other groups,
 /// and both a login that only reads and one that rewrites the file work.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_directory_open_only_to_a_supplementary_group_works() {
     const GROUP: &str = "rt_totp_share";
-    let Some(setup) = Setup::new("rt-group-dir", "rt_grouped", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-group-dir", "rt_grouped", &[]);
     add_to_group("rt_grouped", GROUP);
     set_owner(&setup.dir, 0, group_id(GROUP));
     set_mode(&setup.dir, 0o770);

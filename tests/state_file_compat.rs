@@ -75,12 +75,11 @@ fn cases() -> Vec<(Vec<&'static str>, Expected)> {
 }
 
 #[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
 fn reference_files_round_trip_byte_for_byte() {
     for (flags, expected) in cases() {
         let args: Vec<&str> = flags.iter().chain(QUIET).copied().collect();
-        let Some(text) = reference_enrolment(&args) else {
-            return;
-        };
+        let text = reference_enrolment(&args);
         let file =
             StateFile::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{flags:?}: {e}\n{text}"));
         assert_eq!(&*file.to_bytes(), text.as_bytes(), "{flags:?}");

@@ -74,10 +74,10 @@ pub fn normalised_secret(first_line: &str) -> String {
 }
 
 /// A state file written by the reference `google-authenticator` command
-/// with `args` (plus `--secret=FILE`), or `None` after the skip notice if
-/// the command is not installed.
-pub fn reference_enrolment(args: &[&str]) -> Option<String> {
-    let program = require_program("google-authenticator", "libpam-google-authenticator")?;
+/// with `args` (plus `--secret=FILE`); the test fails if the command is not
+/// installed.
+pub fn reference_enrolment(args: &[&str]) -> String {
+    let program = require_program("google-authenticator", "libpam-google-authenticator");
     let workspace = Workspace::new();
     let file = workspace.path().join("google_authenticator");
     let output = Command::new(program)
@@ -91,5 +91,5 @@ pub fn reference_enrolment(args: &[&str]) -> Option<String> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display())))
+    fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()))
 }

@@ -1,7 +1,9 @@
 //! The external tools the PAM integration tests need, and the policy when one
-//! is missing: with `CI=true` the test fails loudly; elsewhere it prints a
-//! `SKIPPED:` notice and returns, so `cargo test` still works on a developer
-//! machine without PAM headers, libfaketime or root.
+//! is missing. The tests that need them are `#[ignore]`d with the reason, so
+//! plain `cargo test` reports them as ignored on any machine; they run with
+//! `--include-ignored` (as `tests/run-all.sh` does, as root, after installing
+//! the tools), and then a missing tool fails the test: a test that could not
+//! run never passes.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -28,15 +30,12 @@ const FILES: &[(&str, &str)] = &[
     (REFERENCE_MODULE, "libpam-google-authenticator"),
 ];
 
-/// Whether the tests run in CI, where every missing tool is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
-}
-
-/// Reports that a test cannot run: a panic in CI, a loud notice otherwise.
-pub fn unavailable(reason: &str) {
-    assert!(!in_ci(), "PAM integration test cannot run in CI: {reason}");
-    eprintln!("SKIPPED: {reason} (install with tests/install-deps.sh, run as root)");
+/// Fails a test that cannot run here, saying why.
+pub fn unavailable(reason: &str) -> ! {
+    panic!(
+        "this test cannot run here: {reason} (install the tools with \
+         tests/install-deps.sh and run as root, as tests/run-all.sh does)"
+    )
 }
 
 /// The absolute path of `program` found on `PATH` (or in the sbin
@@ -49,13 +48,11 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Like [`find_program`], but reports the program as unavailable when absent.
-pub fn require_program(program: &str, package: &str) -> Option<PathBuf> {
-    let found = find_program(program);
-    if found.is_none() {
-        unavailable(&format!("`{program}` not found (Debian package {package})"));
-    }
-    found
+/// Like [`find_program`], but fails the test when the program is absent.
+pub fn require_program(program: &str, package: &str) -> PathBuf {
+    find_program(program).unwrap_or_else(|| {
+        unavailable(&format!("`{program}` not found (Debian package {package})"))
+    })
 }
 
 /// Everything checked and built once per test process.
@@ -63,15 +60,12 @@ pub struct Harness {
     pub driver: Driver,
 }
 
-/// The harness, or `None` (after the skip notice) when the tests cannot run.
-pub fn harness() -> Option<&'static Harness> {
+/// The harness; the test fails when it cannot be had.
+pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Result<Harness, String>> = OnceLock::new();
     match HARNESS.get_or_init(prepare) {
-        Ok(harness) => Some(harness),
-        Err(reason) => {
-            unavailable(reason);
-            None
-        }
+        Ok(harness) => harness,
+        Err(reason) => unavailable(reason),
     }
 }
 

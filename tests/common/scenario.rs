@@ -1,8 +1,7 @@
 //! Declarative scenarios: an initial state file, module arguments and a
 //! sequence of authentication attempts, each with the outcome expected from
 //! the reference module. [`check`] plays a scenario against the reference
-//! and, once our module exports `pam_sm_authenticate`, against ours from an
-//! identical starting state, and asserts that both give the expected result,
+//! and against ours from an identical starting state, and asserts that both give the expected result,
 //! the same conversation and a byte-identical state file afterwards, except
 //! where the scenario declares an intended [`Difference`].
 
@@ -352,70 +351,51 @@ impl Scenario {
 }
 
 /// Plays `build()`'s scenario against the reference and our module, and
-/// asserts the outcomes (see the module documentation). Returns without
-/// doing anything, after a skip notice, when the harness's tools are missing
-/// outside CI; without our module built it checks the reference alone and
-/// says so (a failure in CI).
+/// asserts the outcomes (see the module documentation). Fails when the
+/// harness's tools are missing or our module is not built: a run that
+/// tested only the reference proves nothing about ours.
 pub fn check(build: impl FnOnce() -> Scenario) {
-    let Some(harness) = harness() else {
-        return;
-    };
+    let harness = ours_harness();
     let scenario = build();
     let reference = play(harness, &scenario, Module::Reference);
     let expected: Vec<&Expect> = scenario.steps.iter().map(|step| &step.expect).collect();
     assert_expected(&scenario, Module::Reference, &reference, &expected);
-    match ours_status() {
-        OursStatus::Ready(_) => {
-            let ours = play(harness, &scenario, Module::Ours);
-            match &scenario.difference {
-                Some(difference) => {
-                    assert_eq!(
-                        difference.ours.len(),
-                        scenario.steps.len(),
-                        "{}: one expectation per step for our module",
-                        scenario.name
-                    );
-                    let expected: Vec<&Expect> = difference.ours.iter().collect();
-                    assert_expected(&scenario, Module::Ours, &ours, &expected);
-                }
-                None => {
-                    assert_expected(&scenario, Module::Ours, &ours, &expected);
-                    assert_same(&scenario, &reference, &ours);
-                }
-            }
+    let ours = play(harness, &scenario, Module::Ours);
+    match &scenario.difference {
+        Some(difference) => {
+            assert_eq!(
+                difference.ours.len(),
+                scenario.steps.len(),
+                "{}: one expectation per step for our module",
+                scenario.name
+            );
+            let expected: Vec<&Expect> = difference.ours.iter().collect();
+            assert_expected(&scenario, Module::Ours, &ours, &expected);
         }
-        // A failure in CI: a run that tested only the reference proves
-        // nothing about our module.
-        OursStatus::NotReady(why) => unavailable(&format!(
-            "{}: our module is not built, only the reference was checked ({why})",
-            scenario.name
-        )),
+        None => {
+            assert_expected(&scenario, Module::Ours, &ours, &expected);
+            assert_same(&scenario, &reference, &ours);
+        }
     }
 }
 
 /// Plays `build()`'s scenario against our module alone, for behaviour the
 /// reference lacks or gets wrong, and asserts the expected outcomes. Without
-/// a built module this is reported like a missing tool.
+/// a built module the test fails, as for a missing tool.
 pub fn check_ours(build: impl FnOnce() -> Scenario) {
-    let Some(harness) = ours_harness() else {
-        return;
-    };
+    let harness = ours_harness();
     let scenario = build();
     let seen = play(harness, &scenario, Module::Ours);
     let expected: Vec<&Expect> = scenario.steps.iter().map(|step| &step.expect).collect();
     assert_expected(&scenario, Module::Ours, &seen, &expected);
 }
 
-/// The harness, provided our module is built; otherwise `None` after the
-/// skip notice (a failure in CI).
-pub fn ours_harness() -> Option<&'static Harness> {
-    let harness = harness()?;
+/// The harness, provided our module is built; the test fails otherwise.
+pub fn ours_harness() -> &'static Harness {
+    let harness = harness();
     match ours_status() {
-        OursStatus::Ready(_) => Some(harness),
-        OursStatus::NotReady(why) => {
-            unavailable(&format!("our module is not built: {why}"));
-            None
-        }
+        OursStatus::Ready(_) => harness,
+        OursStatus::NotReady(why) => unavailable(&format!("our module is not built: {why}")),
     }
 }
 

@@ -37,15 +37,12 @@ impl Logs {
     }
 }
 
-/// Starts capturing (once per test process), or reports why it cannot.
-pub fn start() -> Option<&'static Logs> {
+/// Starts capturing (once per test process); the test fails when it cannot.
+pub fn start() -> &'static Logs {
     static LOGS: OnceLock<Result<Logs, String>> = OnceLock::new();
     match LOGS.get_or_init(bind) {
-        Ok(logs) => Some(logs),
-        Err(reason) => {
-            unavailable(reason);
-            None
-        }
+        Ok(logs) => logs,
+        Err(reason) => unavailable(reason),
     }
 }
 

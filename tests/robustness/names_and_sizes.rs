@@ -13,13 +13,10 @@ const INVISIBLE_BREAKERS: [char; 11] = [
 /// A user or remote host name carrying those characters never brings them
 /// into the log: they are escaped like control characters.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn hostile_unicode_in_user_and_host_names_is_escaped_in_the_log() {
-    let Some(logs) = log_capture::start() else {
-        return;
-    };
-    let Some(setup) = Setup::new("rt-hostile-names", "rt_alice", &[]) else {
-        return;
-    };
+    let logs = log_capture::start();
+    let setup = Setup::new("rt-hostile-names", "rt_alice", &[]);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n22222222\n"));
     let hostile: String = INVISIBLE_BREAKERS.iter().collect();
     let fake_user = format!("rt_nobody{hostile}Accepted root");
@@ -48,10 +45,9 @@ fn hostile_unicode_in_user_and_host_names_is_escaped_in_the_log() {
 /// a name the module must keep. A login with a scratch code works and the
 /// rewrite keeps every other line.
 #[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn a_file_of_thousands_of_distinct_options_is_handled_whole() {
-    let Some(setup) = Setup::new("rt-worst-case", "rt_alice", &[]) else {
-        return;
-    };
+    let setup = Setup::new("rt-worst-case", "rt_alice", &[]);
     let names = option_names().take_while({
         let mut budget = 65_536 - SECRET.len() - 1 - "\" TOTP_AUTH\n22222222\n".len();
         move |name| {
