@@ -1310,6 +1310,28 @@ mod tests {
         assert_eq!(decode_secret("AB1CD8EF0G"), decode_secret("ABLCDBEFOG"));
         assert_ne!(decode_secret("AB1CD8EF"), decode_secret("ABICDBEF"));
         assert!(decode_secret("ABCDEFG9").is_none());
+        // Not even as a last character that would carry no data.
+        for bad in ["ABCDEFGH9", "ABCDEFGH!", "ABCDEFGH=", "ABCDEFGH\u{e9}"] {
+            assert!(decode_secret(bad).is_none(), "{bad:?}");
+        }
+        assert!(decode_secret("ABCDEFGHI").is_some());
+    }
+
+    #[test]
+    fn last_followed_by_anything_but_one_digit_is_an_unknown_option() {
+        let text = "2SH3V3GDW7ZNMGYE\n\" LAST! 192.0.2.1 5\n\" LAST: 192.0.2.2 5\n\" LASTx 192.0.2.3 5\n\" LAST10 192.0.2.4 5\n\" LAST 192.0.2.5 5\n";
+        let file = parse(text);
+        for slot in 0..GRACE_SLOTS as u8 {
+            assert!(!file.has_login_slot(slot), "LAST{slot}");
+        }
+        assert_eq!(&*file.to_bytes(), text.as_bytes());
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "invalid option name")]
+    fn setting_an_option_with_a_name_that_is_no_option_name_is_a_bug() {
+        parse("2SH3V3GDW7ZNMGYE\n").set_option("TIME SKEW", "1");
     }
 
     #[test]
