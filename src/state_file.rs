@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 use data_encoding::{Encoding, Specification};
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
@@ -77,8 +78,9 @@ enum Setting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LineKind {
     Secret,
+    /// An option line; its name is the `name_len` bytes after the `" `.
     Option {
-        name: String,
+        name_len: usize,
         setting: Setting,
     },
     ScratchCode(u32),
@@ -87,12 +89,23 @@ enum LineKind {
 }
 
 /// One line: its text without line breaks, and the run of `\r`/`\n`
-/// characters that ends it (empty only for a last line without newline).
+/// characters that ends it (empty only for a last line without newline;
+/// the usual runs are not allocated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
     text: String,
-    breaks: String,
+    breaks: Cow<'static, str>,
     kind: LineKind,
+}
+
+impl Line {
+    /// The option name, for an option line.
+    fn option_name(&self) -> Option<&str> {
+        match self.kind {
+            LineKind::Option { name_len, .. } => self.text.get(2..2 + name_len),
+            _ => None,
+        }
+    }
 }
 
 impl Drop for Line {
@@ -286,7 +299,7 @@ impl StateFile {
     pub fn option_value(&self, name: &str) -> Option<&str> {
         self.lines
             .iter()
-            .find(|l| matches!(&l.kind, LineKind::Option { name: n, .. } if n == name))
+            .find(|l| l.option_name() == Some(name))
             .map(|l| option_value_of(&l.text))
     }
 
@@ -301,10 +314,10 @@ impl StateFile {
         let kind = classify(&text, false, 0).unwrap_or(LineKind::Other);
         let new_line = Line {
             text,
-            breaks: "\n".to_owned(),
+            breaks: Cow::Borrowed("\n"),
             kind,
         };
-        let is_named = |l: &Line| matches!(&l.kind, LineKind::Option { name: n, .. } if n == name);
+        let is_named = |l: &Line| l.option_name() == Some(name);
         match self.lines.iter().position(is_named) {
             Some(index) => {
                 self.lines[index] = new_line;
@@ -319,7 +332,7 @@ impl StateFile {
                 if self.lines[0].breaks.is_empty() {
                     // The reference would glue the option onto the secret
                     // line here; give the secret its newline instead.
-                    self.lines[0].breaks.push('\n');
+                    self.lines[0].breaks.to_mut().push('\n');
                 }
                 self.lines.insert(1, new_line);
             }
@@ -358,7 +371,8 @@ impl StateFile {
 /// Splits the file into lines at runs of `\r`/`\n`, checking for NUL bytes
 /// and non-UTF-8 text.
 fn split_lines(bytes: &[u8]) -> Result<Vec<Line>, ParseError> {
-    let mut lines = Vec::new();
+    // At most one line per line feed, plus a last one without.
+    let mut lines = Vec::with_capacity(bytes.iter().filter(|b| **b == b'\n').count() + 1);
     let mut rest = bytes;
     while !rest.is_empty() || lines.is_empty() {
         let number = lines.len() + 1;
@@ -378,12 +392,23 @@ fn split_lines(bytes: &[u8]) -> Result<Vec<Line>, ParseError> {
         let text = std::str::from_utf8(text).map_err(|_| ParseError::NotText { line: number })?;
         lines.push(Line {
             text: text.to_owned(),
-            breaks: String::from_utf8_lossy(breaks).into_owned(),
+            breaks: line_breaks(breaks),
             kind: LineKind::Other,
         });
         rest = next;
     }
     Ok(lines)
+}
+
+/// A run of line-break characters, without an allocation for the usual
+/// ones.
+fn line_breaks(run: &[u8]) -> Cow<'static, str> {
+    match run {
+        b"" => Cow::Borrowed(""),
+        b"\n" => Cow::Borrowed("\n"),
+        b"\r\n" => Cow::Borrowed("\r\n"),
+        other => Cow::Owned(String::from_utf8_lossy(other).into_owned()),
+    }
 }
 
 /// The base32 alphabet of RFC 4648, without padding, tolerant of the unused
@@ -452,10 +477,7 @@ fn classify(text: &str, in_scratch_run: bool, line: usize) -> Result<LineKind, P
         let name_len = after_quote.find([' ', '\t']).unwrap_or(after_quote.len());
         let name = &after_quote[..name_len];
         let setting = parse_setting(name, option_value_of(text), line)?;
-        return Ok(LineKind::Option {
-            name: name.to_owned(),
-            setting,
-        });
+        return Ok(LineKind::Option { name_len, setting });
     }
     if text.starts_with('"') {
         return Ok(LineKind::Other);

@@ -21,6 +21,8 @@ use crate::otp::{HotpKey, codes_equal, time_step};
 use crate::state_file::{
     GRACE_SLOTS, MAX_HOTP_COUNTER, RateLimit, SkewSample, StateFile, is_grace_host,
 };
+use std::borrow::Cow;
+
 use zeroize::Zeroizing;
 
 /// How far (in steps, both ways) a code is looked for when learning the
@@ -178,8 +180,9 @@ enum Check {
 
 /// One login's working state.
 struct Attempt<'a> {
-    file: StateFile,
-    changed: bool,
+    /// The file as it is now; copied (and so `Owned`) only once the
+    /// attempt changes it.
+    file: Cow<'a, StateFile>,
     settings: &'a Settings,
     now: u64,
     /// The HOTP counter as read before any change, when HOTP is in use.
@@ -197,8 +200,7 @@ pub fn authenticate(
     answers: &mut dyn AnswerSource,
 ) -> Outcome {
     let mut attempt = Attempt {
-        file: file.clone(),
-        changed: false,
+        file: Cow::Borrowed(file),
         settings,
         now: context.now,
         hotp_counter: file.hotp_counter().filter(|c| *c > 0),
@@ -288,8 +290,7 @@ fn within_grace_period(file: &StateFile, settings: &Settings, context: &Context<
 
 impl Attempt<'_> {
     fn set(&mut self, name: &str, value: &str) {
-        self.file.set_option(name, value);
-        self.changed = true;
+        self.file.to_mut().set_option(name, value);
     }
 
     fn finish(
@@ -299,7 +300,10 @@ impl Attempt<'_> {
     ) -> Outcome {
         Outcome {
             verdict,
-            new_state: self.changed.then_some(self.file),
+            new_state: match self.file {
+                Cow::Owned(changed) => Some(changed),
+                Cow::Borrowed(_) => None,
+            },
             forwarded_password,
             notes: self.notes,
         }
@@ -409,8 +413,7 @@ impl Attempt<'_> {
             });
         match matched {
             Some(used) => {
-                self.file.remove_scratch_code(used);
-                self.changed = true;
+                self.file.to_mut().remove_scratch_code(used);
                 Check::Accepted(Granted::ScratchCode)
             }
             None => Check::NoMatch,
