@@ -37,13 +37,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use zeroize::Zeroizing;
 
-use crate::module_options::{FixedUser, ModuleOptions};
-use crate::privilege::{self, FsIdentity, UserAccount, UserIdentity};
+use crate::module_options::{FixedUser, ModuleOptions, OptionError};
+use crate::privilege::{self, FsIdentity, PrivilegeError, UserAccount, UserIdentity};
 use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError, Snapshot};
-use crate::secret_path;
+use crate::secret_path::{self, SecretPathError};
 use crate::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
 use crate::syslog::{Logger, Severity};
-use crate::verifier::{self, AnswerSource, Context, Granted, Note, Outcome, PassMode};
+use crate::verifier::{self, AnswerSource, Context, Denied, Granted, Note, Outcome, PassMode};
 
 /// What the module needs from PAM.
 pub trait PamSession {
@@ -72,23 +72,42 @@ pub enum PamReturn {
     Ignore,
 }
 
-/// Runs one authentication.
-pub fn authenticate(session: &mut dyn PamSession, args: &[String]) -> PamReturn {
+/// Where the login flow reads the time.
+pub trait Clock {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> u64;
+}
+
+/// The system's real-time clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// Runs one authentication, reading the time from `clock` each time the
+/// flow needs it.
+pub fn authenticate(session: &mut dyn PamSession, clock: &dyn Clock, args: &[String]) -> PamReturn {
     let logger = Logger::new(&session.service());
     let options = match ModuleOptions::parse(args) {
         Ok(options) => options,
         Err(error) => {
-            logger.log(Severity::Error, &format!("Refusing login: {error}"));
+            logger.log(Severity::Error, &Refusal::Options(error).to_string());
             return PamReturn::AuthErr;
         }
     };
     let Some(user) = session.user().filter(|u| !u.is_empty()) else {
-        logger.log(Severity::Error, "pam_get_user() failed to get a user name");
+        logger.log(Severity::Error, &Refusal::NoUser.to_string());
         return PamReturn::AuthErr;
     };
     let remote_host = session.remote_host();
     let mut login = Login {
         session,
+        clock,
         logger,
         options,
         user,
@@ -103,6 +122,7 @@ pub fn authenticate(session: &mut dyn PamSession, args: &[String]) -> PamReturn 
 /// One authentication in progress.
 struct Login<'a> {
     session: &'a mut dyn PamSession,
+    clock: &'a dyn Clock,
     logger: Logger,
     options: ModuleOptions,
     user: String,
@@ -128,7 +148,7 @@ impl Login<'_> {
         let owner = match UserIdentity::new(&account) {
             Ok(owner) => owner,
             Err(error) => {
-                self.log_refusal(&format!("cannot act as the file's owner: {error}"));
+                self.log_refusal(&Refusal::CannotActAsOwner(error));
                 return PamReturn::AuthErr;
             }
         };
@@ -148,7 +168,7 @@ impl Login<'_> {
 
     /// The account whose identity reads the file: `user=` or the user
     /// logging in.
-    fn file_owner(&self) -> Result<UserAccount, String> {
+    fn file_owner(&self) -> Result<UserAccount, Refusal> {
         let lookup = match &self.options.fixed_user {
             Some(FixedUser::Name(name)) => privilege::lookup_user_by_name(name),
             Some(FixedUser::Uid(uid)) => privilege::lookup_user_by_uid(*uid),
@@ -156,8 +176,8 @@ impl Login<'_> {
         };
         match lookup {
             Ok(Some(account)) => Ok(account),
-            Ok(None) => Err(format!("user \"{}\" not found", self.file_owner_name())),
-            Err(error) => Err(error.to_string()),
+            Ok(None) => Err(Refusal::UserNotFound(self.file_owner_name())),
+            Err(error) => Err(Refusal::UserLookup(error)),
         }
     }
 
@@ -169,13 +189,13 @@ impl Login<'_> {
         }
     }
 
-    fn secret_path(&self, account: &UserAccount) -> Result<PathBuf, String> {
+    fn secret_path(&self, account: &UserAccount) -> Result<PathBuf, Refusal> {
         let home = match self.options.fixed_user {
             Some(_) => None,
             None => Some(account.home.to_string_lossy().into_owned()),
         };
         secret_path::expand(&self.options.secret_spec, &self.user, home.as_deref())
-            .map_err(|error| error.to_string())
+            .map_err(Refusal::SecretPath)
     }
 
     /// A state file that cannot be used. With `nullok` a missing file lets
@@ -192,7 +212,7 @@ impl Login<'_> {
         if !asked && self.still_asks(&problem) {
             drop(self.ask_user());
         }
-        self.log_refusal(problem.reason());
+        self.log_refusal(&Refusal::Unusable(problem));
         PamReturn::AuthErr
     }
 
@@ -201,7 +221,9 @@ impl Login<'_> {
     /// check codes, and as without a secret when it cannot.
     fn still_asks(&self, problem: &Unusable) -> bool {
         let (rate_limit, checks_codes) = match problem {
-            Unusable::Missing(_) | Unusable::Broken(_) => (None, false),
+            Unusable::Missing(_) | Unusable::Unreadable(_) | Unusable::Unparsable { .. } => {
+                (None, false)
+            }
             Unusable::Malformed { reading, .. } => match reading {
                 ReferenceReading::InvalidRateLimit => return false,
                 ReferenceReading::Readable {
@@ -265,11 +287,8 @@ impl Login<'_> {
 
     /// The current time and remote host.
     fn context(&self) -> Context<'_> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         Context {
-            now,
+            now: self.clock.now(),
             remote_host: self.remote_host.as_deref(),
         }
     }
@@ -284,11 +303,11 @@ impl Login<'_> {
 
     /// The new state could not be written (or, without a lock, must not
     /// be): refused, unless `allow_readonly` lets the verdict stand.
-    fn conclude_unwritten(&mut self, outcome: Outcome, error: &SecretFileError) -> PamReturn {
-        self.report_write_failure(error);
+    fn conclude_unwritten(&mut self, outcome: Outcome, error: SecretFileError) -> PamReturn {
+        self.report_write_failure(&error);
         self.log_notes(&outcome);
         if !self.options.allow_readonly {
-            self.log_refusal(&format!("the state file could not be updated: {error}"));
+            self.log_refusal(&Refusal::NotUpdated(error));
             return PamReturn::AuthErr;
         }
         self.logger.log(
@@ -304,7 +323,7 @@ impl Login<'_> {
         let verdict = outcome.verdict;
         if let (Ok(_), Some(password)) = (&verdict, &outcome.forwarded_password) {
             if !self.session.set_authtok(password) {
-                self.log_refusal("the password could not be handed on (forward_pass)");
+                self.log_refusal(&Refusal::PasswordNotHandedOn);
                 return PamReturn::AuthErr;
             }
         }
@@ -314,7 +333,7 @@ impl Login<'_> {
                 PamReturn::Success
             }
             Err(denied) => {
-                self.log_refusal(&denied.to_string());
+                self.log_refusal(&Refusal::Denied(denied));
                 PamReturn::AuthErr
             }
         }
@@ -323,7 +342,7 @@ impl Login<'_> {
     /// There is no state file to be had (an unknown user, a bad path): ask
     /// for a code where the reference asks without a secret, so that this
     /// cannot be told from a wrong code, then refuse.
-    fn refuse_after_prompt(&mut self, reason: &str) -> PamReturn {
+    fn refuse_after_prompt(&mut self, reason: &Refusal) -> PamReturn {
         if self.asks_without_checking() {
             drop(self.ask_user());
         }
@@ -363,7 +382,7 @@ impl Login<'_> {
         );
     }
 
-    fn log_refusal(&self, reason: &str) {
+    fn log_refusal(&self, reason: &Refusal) {
         self.logger.log(
             Severity::Error,
             &format!("Refused {} from {}: {reason}", self.user, self.host()),
@@ -494,7 +513,7 @@ impl StateFileAccess<'_> {
             let mut file = match opened {
                 Ok(file) => file,
                 Err(error) if error.prevents_update() => {
-                    return login.conclude_unwritten(outcome, &error);
+                    return login.conclude_unwritten(outcome, error);
                 }
                 Err(error) => return login.unusable(error.into(), true),
             };
@@ -523,7 +542,7 @@ impl StateFileAccess<'_> {
                 // Nothing was written: try once more with all the groups
                 // (`groups_added` is true only the first time).
                 Err(_) if groups_added => continue,
-                Err(error) => return login.conclude_unwritten(outcome, &error),
+                Err(error) => return login.conclude_unwritten(outcome, error),
                 Ok(()) => {
                     login.log_notes(&outcome);
                     return login.conclude(outcome);
@@ -544,7 +563,7 @@ impl StateFileAccess<'_> {
         let identity = match self.owner.assume() {
             Ok(identity) => identity,
             Err(error) => {
-                login.log_refusal(&format!("cannot act as the file's owner: {error}"));
+                login.log_refusal(&Refusal::CannotActAsOwner(error));
                 return None;
             }
         };
@@ -603,40 +622,65 @@ impl OwnerFiles<'_, '_> {
     }
 }
 
+/// Why a login was refused, until it becomes `PAM_AUTH_ERR` and one log
+/// line. The first two come before a user is known and are logged as they
+/// are; the others follow "Refused <user> from <host>: ".
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("Refusing login: {0}")]
+    Options(OptionError),
+    #[error("pam_get_user() failed to get a user name")]
+    NoUser,
+    #[error("user \"{0}\" not found")]
+    UserNotFound(String),
+    #[error("{0}")]
+    UserLookup(PrivilegeError),
+    #[error("{0}")]
+    SecretPath(SecretPathError),
+    #[error("cannot act as the file's owner: {0}")]
+    CannotActAsOwner(PrivilegeError),
+    #[error("{0}")]
+    Unusable(Unusable),
+    #[error("{0}")]
+    Denied(Denied),
+    #[error("the state file could not be updated: {0}")]
+    NotUpdated(SecretFileError),
+    #[error("the password could not be handed on (forward_pass)")]
+    PasswordNotHandedOn,
+}
+
 /// Why the state file could not be used.
+#[derive(Debug, thiserror::Error)]
 enum Unusable {
     /// There is no file; `nullok` turns this into `PAM_IGNORE`.
-    Missing(String),
-    /// A file that could not be read, or that the reference would not read
-    /// either.
-    Broken(String),
+    #[error("{0}")]
+    Missing(SecretFileError),
+    /// A file that could not be read.
+    #[error("{0}")]
+    Unreadable(SecretFileError),
+    /// A file read but refused that the reference would not read either.
+    #[error("invalid state file \"{}\": {error}", path.display())]
+    Unparsable { path: PathBuf, error: ParseError },
     /// A file read but refused; what the reference makes of it decides
     /// whether the user is still asked.
+    #[error("invalid state file \"{}\": {error}", path.display())]
     Malformed {
-        reason: String,
+        path: PathBuf,
+        error: ParseError,
         reading: ReferenceReading,
     },
 }
 
-impl Unusable {
-    fn reason(&self) -> &str {
-        match self {
-            Unusable::Missing(reason)
-            | Unusable::Broken(reason)
-            | Unusable::Malformed { reason, .. } => reason,
-        }
-    }
-}
-
 fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {
     StateFile::parse(bytes).map_err(|error| {
-        let reason = format!("invalid state file \"{}\": {error}", path.display());
+        let path = path.to_owned();
         match error {
             ParseError::Empty | ParseError::TooLarge | ParseError::NulByte { .. } => {
-                Unusable::Broken(reason)
+                Unusable::Unparsable { path, error }
             }
             _ => Unusable::Malformed {
-                reason,
+                path,
+                error,
                 reading: state_file::reference_reading(bytes),
             },
         }
@@ -646,9 +690,9 @@ fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {
 impl From<SecretFileError> for Unusable {
     fn from(error: SecretFileError) -> Self {
         if error.is_not_found() {
-            Unusable::Missing(error.to_string())
+            Unusable::Missing(error)
         } else {
-            Unusable::Broken(error.to_string())
+            Unusable::Unreadable(error)
         }
     }
 }

@@ -19,7 +19,7 @@ use pam::items::{AuthTok, RHost, Service};
 use pam::module::{PamHandle, PamHooks};
 use zeroize::Zeroizing;
 
-use crate::authenticate::{PamReturn, PamSession, authenticate};
+use crate::authenticate::{PamReturn, PamSession, SystemClock, authenticate};
 
 /// `PAM_AUTHTOK` in `<security/_pam_types.h>`.
 const PAM_AUTHTOK_ITEM: c_int = 6;
@@ -39,7 +39,7 @@ impl PamHooks for PamRustTotp {
             .iter()
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect();
-        match authenticate(&mut HandleSession { handle: pamh }, &args) {
+        match authenticate(&mut HandleSession { handle: pamh }, &SystemClock, &args) {
             PamReturn::Success => PamResultCode::PAM_SUCCESS,
             PamReturn::AuthErr => PamResultCode::PAM_AUTH_ERR,
             PamReturn::Ignore => PamResultCode::PAM_IGNORE,
