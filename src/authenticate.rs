@@ -45,6 +45,9 @@ use crate::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, State
 use crate::syslog::{Logger, Severity};
 use crate::verifier::{self, AnswerSource, Context, Denied, Granted, Note, Outcome, PassMode};
 
+#[cfg(test)]
+mod tests;
+
 /// What the module needs from PAM.
 pub trait PamSession {
     /// The PAM service name (`sshd`, `sudo`, …).
