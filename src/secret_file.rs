@@ -506,7 +506,7 @@ impl Target {
         } else {
             (path.to_owned(), stat)
         };
-        Ok((Target::split(resolved)?, stat))
+        Ok((Target::from_path(resolved)?, stat))
     }
 
     /// Like [`resolve`](Self::resolve), for a file that may not exist yet
@@ -521,7 +521,7 @@ impl Target {
             Err(SecretFileError::NotFound { .. })
                 if stat_path(path).is_err_and(|errno| errno == Errno::ENOENT) =>
             {
-                Target::split(path.to_owned())
+                Target::from_path(path.to_owned())
             }
             Err(SecretFileError::NotFound { path }) => Err(SecretFileError::Resolve {
                 path,
@@ -532,7 +532,7 @@ impl Target {
     }
 
     /// `path` as its directory (`.` for a bare name) and file name.
-    fn split(path: PathBuf) -> Result<Target, SecretFileError> {
+    fn from_path(path: PathBuf) -> Result<Target, SecretFileError> {
         match (path.parent(), path.file_name()) {
             (Some(dir), Some(name)) => Ok(Target {
                 dir: if dir.as_os_str().is_empty() {
