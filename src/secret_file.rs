@@ -124,6 +124,11 @@ pub enum SecretFileError {
     Resolve { path: PathBuf, source: Errno },
     #[error("secret file \"{}\" is not a regular file but a {kind}", path.display())]
     NotRegularFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "secret file \"{}\" is a symbolic link of uid {owner}, which is neither the caller nor root",
+        path.display()
+    )]
+    ForeignLink { path: PathBuf, owner: u32 },
     #[error("cannot open secret file \"{}\": {source}", path.display())]
     Open { path: PathBuf, source: Errno },
     #[error("cannot stat \"{}\": {source}", path.display())]
@@ -250,7 +255,8 @@ impl SecretFileError {
             | E::InvalidSize { .. }
             | E::TooPermissive { .. }
             | E::WrongOwner { .. }
-            | E::LockFileNotRegular { .. } => None,
+            | E::LockFileNotRegular { .. }
+            | E::ForeignLink { .. } => None,
             E::Resolve { source, .. }
             | E::Open { source, .. }
             | E::Stat { source, .. }
@@ -511,8 +517,23 @@ impl Target {
 
     /// Like [`resolve`](Self::resolve), for a file that may not exist yet
     /// (a link whose target does not exist is refused) and must be a
-    /// regular file if it does.
+    /// regular file if it does. A link is followed only when it belongs to
+    /// the caller or to root: the tool may run as root on a user's path,
+    /// where the caller's identity alone would not keep a link planted by
+    /// the user from reaching any file on the system.
     fn resolve_new(path: &Path) -> Result<Target, SecretFileError> {
+        if let Ok(link) = stat_path(path) {
+            let owner = link.st_uid;
+            if link.st_mode & libc::S_IFMT == libc::S_IFLNK
+                && owner != 0
+                && owner != current_fsuid()
+            {
+                return Err(SecretFileError::ForeignLink {
+                    path: path.to_owned(),
+                    owner,
+                });
+            }
+        }
         match Target::resolve(path) {
             Ok((target, stat)) => {
                 check_file_type(&target.path, &stat)?;
