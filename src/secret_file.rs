@@ -35,6 +35,15 @@
 //! that the original has not changed, renames it over the original and syncs
 //! the directory. On failure the original is left untouched.
 //!
+//! [`write_new`], for enrolment, creates the file or replaces it whatever
+//! it holds, through the same steps: the same link resolution, lock,
+//! removal of leftover temporary files, temporary file, read-back check,
+//! rename and directory sync, with a mode given by the caller instead of
+//! the original's. [`check_writable`] checks beforehand that it can.
+//! Before any replacement, temporary files `<name>~XXXXXX` of the caller
+//! left next to the file by a killed process (they may hold a secret) are
+//! removed.
+//!
 //! Every status is read with `fstatat(2)` (with `AT_EMPTY_PATH` for an open
 //! descriptor), so that two readings that are compared always come from the
 //! same kind of call, even under a preload library that intercepts some
@@ -55,7 +64,7 @@ use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag, fcntl, open, openat, renameat};
 use nix::sys::stat::{FileStat, Mode, fchmod, fstatat};
-use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, fsync, unlinkat};
+use nix::unistd::{AccessFlags, Gid, Uid, UnlinkatFlags, faccessat, fchown, fsync, unlinkat};
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
 use xattr::FileExt as _;
@@ -115,6 +124,11 @@ pub enum SecretFileError {
     Resolve { path: PathBuf, source: Errno },
     #[error("secret file \"{}\" is not a regular file but a {kind}", path.display())]
     NotRegularFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "secret file \"{}\" is a symbolic link of uid {owner}, which is neither the caller nor root",
+        path.display()
+    )]
+    ForeignLink { path: PathBuf, owner: u32 },
     #[error("cannot open secret file \"{}\": {source}", path.display())]
     Open { path: PathBuf, source: Errno },
     #[error("cannot stat \"{}\": {source}", path.display())]
@@ -160,6 +174,8 @@ pub enum SecretFileError {
     LockTimeout { path: PathBuf, waited: Duration },
     #[error("cannot open directory \"{}\": {source}", path.display())]
     OpenDirectory { path: PathBuf, source: Errno },
+    #[error("cannot write into directory \"{}\": {source}", path.display())]
+    DirectoryNotWritable { path: PathBuf, source: Errno },
     #[error("cannot create temporary file \"{}\": {source}", path.display())]
     CreateTemporary { path: PathBuf, source: Errno },
     #[error(
@@ -239,7 +255,8 @@ impl SecretFileError {
             | E::InvalidSize { .. }
             | E::TooPermissive { .. }
             | E::WrongOwner { .. }
-            | E::LockFileNotRegular { .. } => None,
+            | E::LockFileNotRegular { .. }
+            | E::ForeignLink { .. } => None,
             E::Resolve { source, .. }
             | E::Open { source, .. }
             | E::Stat { source, .. }
@@ -247,6 +264,7 @@ impl SecretFileError {
             | E::LockFile { source, .. }
             | E::Lock { source, .. }
             | E::OpenDirectory { source, .. }
+            | E::DirectoryNotWritable { source, .. }
             | E::CreateTemporary { source, .. }
             | E::CopyAttributes { source, .. }
             | E::Write { source, .. }
@@ -309,49 +327,24 @@ impl LockedSecretFile {
     /// dropped; `new_contents` itself belongs to the caller.
     pub fn replace(&mut self, new_contents: &[u8]) -> Result<(), SecretFileError> {
         let new_contents = Zeroizing::new(new_contents.to_vec());
-        // Under the lock, no other login is writing a temporary file now.
-        remove_stale_temporaries(&self.dir, &self.target.name);
-        let (temp, temp_name) = create_temporary(&self.dir, &self.target)?;
-        let installed = self
-            .fill_temporary(&temp, &self.target.dir.join(&temp_name), &new_contents)
-            .and_then(|()| self.ensure_unchanged())
-            .and_then(|()| {
-                renameat(
-                    &self.dir,
-                    temp_name.as_os_str(),
-                    &self.dir,
-                    self.target.name.as_os_str(),
-                )
-                .map_err(|source| SecretFileError::Rename {
-                    path: self.target.path.clone(),
-                    source,
-                })
-            });
-        if let Err(err) = installed {
-            // Best effort: a leftover is removed by the next replacement.
-            let _ = unlinkat(&self.dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
-            return Err(err);
-        }
+        let temp = install(
+            &self.dir,
+            &self.target,
+            &new_contents,
+            |temp, temp_path| self.copy_attributes(temp, temp_path),
+            || self.ensure_unchanged(),
+        )?;
         self.stat = stat_fd(&temp).map_err(|source| SecretFileError::Stat {
             path: self.target.path.clone(),
             source,
         })?;
         self.file = temp;
         self.contents = new_contents;
-        fsync(&self.dir).map_err(|source| SecretFileError::SyncDirectory {
-            path: self.target.dir.clone(),
-            source,
-        })
+        sync_directory(&self.dir, &self.target)
     }
 
-    /// Give `temp` the original's owner, mode and SELinux label, then write
-    /// and sync the contents and check that they arrived whole.
-    fn fill_temporary(
-        &self,
-        temp: &File,
-        temp_path: &Path,
-        contents: &[u8],
-    ) -> Result<(), SecretFileError> {
+    /// Give `temp` the original's owner, mode and SELinux label.
+    fn copy_attributes(&self, temp: &File, temp_path: &Path) -> Result<(), SecretFileError> {
         let attributes_error = |source| SecretFileError::CopyAttributes {
             path: temp_path.to_owned(),
             source,
@@ -360,15 +353,7 @@ impl LockedSecretFile {
         copy_owner(temp, &self.stat).map_err(attributes_error)?;
         fchmod(temp, Mode::from_bits_truncate(self.stat.st_mode & 0o7777))
             .map_err(attributes_error)?;
-        copy_selinux_label(&self.file, temp).map_err(|err| attributes_error(io_errno(&err)))?;
-        let mut out = temp;
-        out.write_all(contents)
-            .and_then(|()| temp.sync_all())
-            .map_err(|err| SecretFileError::Write {
-                path: temp_path.to_owned(),
-                source: io_errno(&err),
-            })?;
-        check_written(temp, temp_path, contents)
+        copy_selinux_label(&self.file, temp).map_err(|err| attributes_error(io_errno(&err)))
     }
 
     /// Refuse to replace a file that is no longer the one read: same inode,
@@ -451,6 +436,59 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
+/// Check, before anything is generated, that [`write_new`] can put a file
+/// at `path`: what is there is missing or a regular file (a symbolic link
+/// is followed), and its directory can be searched and written to by the
+/// caller.
+pub fn check_writable(path: &Path) -> Result<(), SecretFileError> {
+    let target = Target::resolve_new(path)?;
+    let dir = open_directory(&target.dir)?;
+    faccessat(
+        &dir,
+        ".",
+        AccessFlags::W_OK | AccessFlags::X_OK,
+        AtFlags::AT_EACCESS,
+    )
+    .map_err(|source| SecretFileError::DirectoryNotWritable {
+        path: target.dir.clone(),
+        source,
+    })
+}
+
+/// Create the state file at `path`, or replace it whatever it holds, with
+/// `contents`, owned by the caller with permissions `mode`, the way
+/// [`LockedSecretFile::replace`] writes: under the lock, in a temporary
+/// file next to it that is synced, read back and renamed over the file.
+///
+/// A symbolic link at the path is followed with the caller's identity and
+/// its target is replaced, so the link survives; a path that is a
+/// directory, FIFO, device or socket is refused.
+pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), SecretFileError> {
+    let target = Target::resolve_new(path)?;
+    let dir = open_directory(&target.dir)?;
+    let _lock = lock_companion(&dir, &target)?;
+    let set_mode = |temp: &File, temp_path: &Path| {
+        // Set exactly: the umask may have cleared bits of the requested mode.
+        fchmod(temp, Mode::from_bits_truncate(mode & 0o7777)).map_err(|source| {
+            SecretFileError::CopyAttributes {
+                path: temp_path.to_owned(),
+                source,
+            }
+        })
+    };
+    // The type is checked again under the lock, just before the rename.
+    let still_writable = || match stat_at(&dir, &target.name) {
+        Ok(stat) => check_file_type(&target.path, &stat),
+        Err(Errno::ENOENT) => Ok(()),
+        Err(source) => Err(SecretFileError::Stat {
+            path: target.path.clone(),
+            source,
+        }),
+    };
+    install(&dir, &target, contents, set_mode, still_writable)?;
+    sync_directory(&dir, &target)
+}
+
 /// The real file behind the caller's path, split into directory and name.
 struct Target {
     path: PathBuf,
@@ -466,35 +504,68 @@ impl Target {
     /// above lead to the same directory either way, and are followed when
     /// that directory is opened.
     fn resolve(path: &Path) -> Result<(Target, FileStat), SecretFileError> {
-        let resolve_error = |source| match source {
-            Errno::ENOENT => SecretFileError::NotFound {
-                path: path.to_owned(),
-            },
-            source => SecretFileError::Resolve {
-                path: path.to_owned(),
-                source,
-            },
-        };
-        let stat = stat_path(path).map_err(resolve_error)?;
+        let stat = stat_path(path).map_err(|source| resolve_error(path, source))?;
         let (resolved, stat) = if stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            let resolved =
-                std::fs::canonicalize(path).map_err(|err| resolve_error(io_errno(&err)))?;
-            let stat = stat_path(&resolved).map_err(resolve_error)?;
+            let resolved = resolve_link(path)?;
+            let stat = stat_path(&resolved).map_err(|source| resolve_error(path, source))?;
             (resolved, stat)
         } else {
             (path.to_owned(), stat)
         };
-        match (resolved.parent(), resolved.file_name()) {
-            (Some(dir), Some(name)) => Ok((
-                Target {
-                    dir: dir.to_owned(),
-                    name: name.to_owned(),
-                    path: resolved.clone(),
+        Ok((Target::from_path(resolved)?, stat))
+    }
+
+    /// Like [`resolve`](Self::resolve), for a file that may not exist yet
+    /// (a link whose target does not exist is refused) and must be a
+    /// regular file if it does. A link is followed only when it belongs to
+    /// the caller or to root: the tool may run as root on a user's path,
+    /// where the caller's identity alone would not keep a link planted by
+    /// the user from reaching any file on the system.
+    fn resolve_new(path: &Path) -> Result<Target, SecretFileError> {
+        if let Ok(link) = stat_path(path) {
+            let owner = link.st_uid;
+            if link.st_mode & libc::S_IFMT == libc::S_IFLNK
+                && owner != 0
+                && owner != current_fsuid()
+            {
+                return Err(SecretFileError::ForeignLink {
+                    path: path.to_owned(),
+                    owner,
+                });
+            }
+        }
+        match Target::resolve(path) {
+            Ok((target, stat)) => {
+                check_file_type(&target.path, &stat)?;
+                Ok(target)
+            }
+            Err(SecretFileError::NotFound { .. })
+                if stat_path(path).is_err_and(|errno| errno == Errno::ENOENT) =>
+            {
+                Target::from_path(path.to_owned())
+            }
+            Err(SecretFileError::NotFound { path }) => Err(SecretFileError::Resolve {
+                path,
+                source: Errno::ENOENT,
+            }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `path` as its directory (`.` for a bare name) and file name.
+    fn from_path(path: PathBuf) -> Result<Target, SecretFileError> {
+        match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => Ok(Target {
+                dir: if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir.to_owned()
                 },
-                stat,
-            )),
+                name: name.to_owned(),
+                path: path.clone(),
+            }),
             _ => Err(SecretFileError::NotRegularFile {
-                path: resolved,
+                path,
                 kind: "directory",
             }),
         }
@@ -505,6 +576,25 @@ impl Target {
         name.push(".lock");
         name
     }
+}
+
+/// A missing file is [`SecretFileError::NotFound`], any other error a
+/// failure to resolve `path`.
+fn resolve_error(path: &Path, source: Errno) -> SecretFileError {
+    match source {
+        Errno::ENOENT => SecretFileError::NotFound {
+            path: path.to_owned(),
+        },
+        source => SecretFileError::Resolve {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}
+
+/// The final target of the symbolic link at `path`.
+fn resolve_link(path: &Path) -> Result<PathBuf, SecretFileError> {
+    std::fs::canonicalize(path).map_err(|err| resolve_error(path, io_errno(&err)))
 }
 
 /// Open `<target>.lock` in `dir` (creating it if needed) and lock it
@@ -803,6 +893,65 @@ fn is_temporary_name(candidate: &[u8], name: &[u8]) -> bool {
         })
 }
 
+/// Replace `target` in `dir` by a new file holding `contents`: remove the
+/// leftovers of killed processes, create a temporary file, give it its
+/// attributes with `prepare`, write, sync and read it back, run
+/// `before_rename` last and rename the temporary file over the target. The
+/// caller holds the lock. On failure the temporary file is removed and the
+/// target left as it was; on success the new file is returned, its
+/// directory not yet synced.
+fn install(
+    dir: &OwnedFd,
+    target: &Target,
+    contents: &[u8],
+    prepare: impl FnOnce(&File, &Path) -> Result<(), SecretFileError>,
+    before_rename: impl FnOnce() -> Result<(), SecretFileError>,
+) -> Result<File, SecretFileError> {
+    // Under the lock, no other writer is writing a temporary file now.
+    remove_stale_temporaries(dir, &target.name);
+    let (temp, temp_name) = create_temporary(dir, target)?;
+    let temp_path = target.dir.join(&temp_name);
+    let installed = prepare(&temp, &temp_path)
+        .and_then(|()| write_checked(&temp, &temp_path, contents))
+        .and_then(|()| before_rename())
+        .and_then(|()| {
+            renameat(dir, temp_name.as_os_str(), dir, target.name.as_os_str()).map_err(|source| {
+                SecretFileError::Rename {
+                    path: target.path.clone(),
+                    source,
+                }
+            })
+        });
+    match installed {
+        Ok(()) => Ok(temp),
+        Err(err) => {
+            // Best effort: a leftover is removed by the next replacement.
+            let _ = unlinkat(dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            Err(err)
+        }
+    }
+}
+
+/// Write and sync `contents` to `temp` and check that they arrived whole.
+fn write_checked(temp: &File, temp_path: &Path, contents: &[u8]) -> Result<(), SecretFileError> {
+    let mut out = temp;
+    out.write_all(contents)
+        .and_then(|()| temp.sync_all())
+        .map_err(|err| SecretFileError::Write {
+            path: temp_path.to_owned(),
+            source: io_errno(&err),
+        })?;
+    check_written(temp, temp_path, contents)
+}
+
+/// Make a rename in `dir` durable.
+fn sync_directory(dir: &OwnedFd, target: &Target) -> Result<(), SecretFileError> {
+    fsync(dir).map_err(|source| SecretFileError::SyncDirectory {
+        path: target.dir.clone(),
+        source,
+    })
+}
+
 /// Create a new, empty, mode-0 temporary file next to the target.
 fn create_temporary(dir: &OwnedFd, target: &Target) -> Result<(File, OsString), SecretFileError> {
     // Read and write: the contents are read back before the rename.
@@ -938,7 +1087,7 @@ mod tests {
     fn only_six_alphanumerics_after_the_tilde_are_stale() {
         let name = b".google_authenticator";
         assert!(is_temporary_name(b".google_authenticator~aB3xY9", name));
-        // The CLI's own temporary name, without a suffix.
+        // A tilde without a suffix.
         assert!(!is_temporary_name(b".google_authenticator~", name));
         assert!(!is_temporary_name(b".google_authenticator~aB3xY", name));
         assert!(!is_temporary_name(b".google_authenticator~aB3xY9z", name));
@@ -1040,5 +1189,162 @@ mod tests {
         assert_eq!(full.errno(), Some(Errno::ENOSPC));
         assert!(!full.is_not_found());
         assert!(SecretFileError::NotFound { path }.is_not_found());
+    }
+
+    mod write_new {
+        use super::super::*;
+        use std::fs;
+        use std::os::unix::fs::{PermissionsExt as _, symlink};
+
+        const SECRET: &[u8] = b"JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n";
+
+        fn names_in(dir: &Path) -> Vec<String> {
+            let mut names: Vec<String> = fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+
+        fn mode_of(path: &Path) -> u32 {
+            fs::metadata(path).unwrap().permissions().mode() & 0o7777
+        }
+
+        #[test]
+        fn creates_the_file_with_the_mode_and_leaves_only_it_and_its_lock() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret");
+            check_writable(&path).unwrap();
+            write_new(&path, SECRET, 0o400).unwrap();
+            assert_eq!(fs::read(&path).unwrap(), SECRET);
+            assert_eq!(mode_of(&path), 0o400);
+            assert_eq!(names_in(dir.path()), ["secret", "secret.lock"]);
+        }
+
+        #[test]
+        fn replaces_a_file_whatever_it_holds_with_the_mode_given() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret");
+            for old in [&b""[..], b"not a state file\0\xff", SECRET] {
+                fs::write(&path, old).unwrap();
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+                write_new(&path, b"new\n", 0o400).unwrap();
+                assert_eq!(fs::read(&path).unwrap(), b"new\n");
+                assert_eq!(mode_of(&path), 0o400);
+            }
+            assert_eq!(names_in(dir.path()), ["secret", "secret.lock"]);
+        }
+
+        /// One policy with the module: a link at the path is followed and
+        /// its target replaced in the target's directory; the link stays.
+        #[test]
+        fn follows_a_symlink_at_the_path_and_replaces_its_target() {
+            let dir = tempfile::tempdir().unwrap();
+            let elsewhere = dir.path().join("elsewhere");
+            fs::create_dir(&elsewhere).unwrap();
+            let target = elsewhere.join("real");
+            fs::write(&target, b"old\n").unwrap();
+            let link = dir.path().join("secret");
+            symlink(&target, &link).unwrap();
+
+            check_writable(&link).unwrap();
+            write_new(&link, SECRET, 0o400).unwrap();
+            assert!(
+                fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(fs::read_link(&link).unwrap(), target);
+            assert_eq!(fs::read(&target).unwrap(), SECRET);
+            assert_eq!(mode_of(&target), 0o400);
+            assert_eq!(names_in(&elsewhere), ["real", "real.lock"]);
+            assert_eq!(names_in(dir.path()), ["elsewhere", "secret"]);
+        }
+
+        #[test]
+        fn a_link_to_nothing_is_refused() {
+            let dir = tempfile::tempdir().unwrap();
+            let link = dir.path().join("secret");
+            symlink(dir.path().join("missing"), &link).unwrap();
+            for result in [check_writable(&link), write_new(&link, SECRET, 0o400)] {
+                assert!(
+                    matches!(
+                        result,
+                        Err(SecretFileError::Resolve {
+                            source: Errno::ENOENT,
+                            ..
+                        })
+                    ),
+                    "{result:?}"
+                );
+            }
+            assert_eq!(names_in(dir.path()), ["secret"]);
+        }
+
+        #[test]
+        fn a_directory_or_fifo_at_the_path_is_refused() {
+            let dir = tempfile::tempdir().unwrap();
+            let fifo = dir.path().join("fifo");
+            nix::unistd::mkfifo(&fifo, Mode::S_IRUSR | Mode::S_IWUSR).unwrap();
+            for (path, expected) in [
+                (dir.path(), "directory"),
+                (&fifo, "FIFO"),
+                (Path::new("/"), "directory"),
+            ] {
+                for result in [check_writable(path), write_new(path, SECRET, 0o400)] {
+                    assert!(
+                        matches!(&result, Err(SecretFileError::NotRegularFile { kind, .. }) if *kind == expected),
+                        "{}: {result:?}",
+                        path.display()
+                    );
+                }
+            }
+            assert_eq!(names_in(dir.path()), ["fifo"]);
+        }
+
+        #[test]
+        fn a_missing_or_unusable_directory_is_refused() {
+            let dir = tempfile::tempdir().unwrap();
+            let plain = dir.path().join("plain");
+            fs::write(&plain, b"").unwrap();
+            let missing = dir.path().join("missing/secret");
+            assert!(matches!(
+                check_writable(&missing),
+                Err(SecretFileError::OpenDirectory {
+                    source: Errno::ENOENT,
+                    ..
+                })
+            ));
+            assert!(matches!(
+                check_writable(&plain.join("secret")),
+                Err(SecretFileError::Resolve {
+                    source: Errno::ENOTDIR,
+                    ..
+                })
+            ));
+            assert!(write_new(&missing, SECRET, 0o400).is_err());
+            assert_eq!(names_in(dir.path()), ["plain"]);
+        }
+
+        /// `<name>~XXXXXX` files of the caller, such as a killed enrolment
+        /// leaves with a secret in them, are removed by the next write.
+        #[test]
+        fn removes_temporary_files_left_by_a_killed_writer() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret");
+            fs::write(dir.path().join("secret~a1B2c3"), SECRET).unwrap();
+            fs::write(dir.path().join("secret~"), SECRET).unwrap();
+            write_new(&path, SECRET, 0o400).unwrap();
+            assert_eq!(names_in(dir.path()), ["secret", "secret.lock", "secret~"]);
+        }
+
+        #[test]
+        fn a_bare_name_is_written_in_the_current_directory() {
+            let target = Target::resolve_new(Path::new("secret")).unwrap();
+            assert_eq!(target.dir, Path::new("."));
+            assert_eq!(target.name, "secret");
+        }
     }
 }

@@ -814,10 +814,40 @@ fn existing_file_is_kept_unless_confirmed_or_forced() {
     assert_success(&rust_totp(&forced, ""), "rust-totp -f");
     assert_ne!(fs::read_to_string(&path).unwrap(), before);
     assert_eq!(
-        fs::read_dir(dir.path()).unwrap().count(),
-        1,
+        names_in(dir.path()),
+        ["secret", "secret.lock"],
         "no temporary file left"
     );
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A temporary copy of a secret left by a killed enrolment or login is
+/// removed by the next enrolment, which writes through the same store.
+#[test]
+fn enrolment_removes_temporary_files_left_by_a_killed_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret");
+    fs::write(&path, "OLD\n").unwrap();
+    let leftover = dir.path().join("secret~Kx9Qa2");
+    fs::write(&leftover, "JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n").unwrap();
+    let unrelated = dir.path().join("secret~notmine");
+    fs::write(&unrelated, "kept").unwrap();
+
+    enrol(&path, &["-t", "-D", "-u", "-W", "-f", "-C", "-q"], "");
+    assert_eq!(
+        names_in(dir.path()),
+        ["secret", "secret.lock", "secret~notmine"]
+    );
+    assert_eq!(file_lines(&path).len(), 8);
 }
 
 #[test]

@@ -23,7 +23,7 @@ use pam_rust_totp::privilege::{
     PrivilegeError, UserAccount, UserIdentity, current_fsuid, lookup_user_by_name,
 };
 use pam_rust_totp::secret_file::{
-    FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError, Snapshot,
+    self, FilePolicy, LOCK_TIMEOUT, LockedSecretFile, SecretFileError, Snapshot,
 };
 use tempfile::TempDir;
 use xattr::FileExt as _;
@@ -1061,5 +1061,39 @@ fn a_snapshot_through_a_link_is_stale_once_the_link_points_elsewhere() -> TestRe
     fs::remove_file(&link)?;
     symlink(&second, &link)?;
     assert!(!snapshot.is_current(&link));
+    Ok(())
+}
+
+/// Run as root on a user's path, the enrolment does not follow a link the
+/// user planted there: it would reach any file on the system.
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn write_new_as_root_refuses_a_link_of_another_user() -> TestResult {
+    let user = test_user();
+    let dir = scratch();
+    let victim = write_file(&dir.path().join("victim"), b"untouched", 0o644);
+    let link = dir.path().join(NAME);
+    symlink(&victim, &link)?;
+    std::os::unix::fs::lchown(&link, Some(user.account.uid), None)?;
+    for result in [
+        secret_file::check_writable(&link),
+        secret_file::write_new(&link, NEW_STATE, 0o400),
+    ] {
+        assert!(
+            matches!(&result, Err(SecretFileError::ForeignLink { owner, .. }) if *owner == user.account.uid),
+            "{result:?}"
+        );
+    }
+    assert_eq!(fs::read(&victim)?, b"untouched");
+    assert!(fs::symlink_metadata(&link)?.file_type().is_symlink());
+    assert_eq!(
+        names_in(dir.path()),
+        [OsString::from(NAME), "victim".into()]
+    );
+
+    // The same link of root's own is followed.
+    std::os::unix::fs::lchown(&link, Some(0), None)?;
+    secret_file::write_new(&link, NEW_STATE, 0o400)?;
+    assert_eq!(fs::read(&victim)?, NEW_STATE);
     Ok(())
 }

@@ -1,19 +1,20 @@
 //! The write path at its edges: a lock file the user cannot lock, a home
 //! directory that is a symbolic link, a file whose group is one of the
-//! user's supplementary groups, and a file system that reports a write it
-//! did not make.
+//! user's supplementary groups, a file system that reports a write it
+//! did not make, and an enrolment killed before its rename.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, symlink};
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::{
     CONCURRENT_LOGINS, PAM_AUTH_ERR, PAM_SUCCESS, SECRET, Setup, add_to_group, count, log_capture,
     parse_results, parse_state, run_bounded,
 };
-use crate::common::system::{group_id, write_file};
+use crate::common::system::{group_id, listing, write_file};
 
 /// Rounds of the lock-file race.
 const LOCK_ROUNDS: usize = 20;
@@ -149,24 +150,27 @@ fn a_file_of_a_supplementary_group_keeps_owner_group_and_mode() {
     }
 }
 
+/// The preload library `tests/driver/<name>.c`, compiled once.
+fn preload_library(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/driver/{name}.c"));
+    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.so"));
+    let status = Command::new("cc")
+        .args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror"])
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&output)
+        .arg(&source)
+        .arg("-ldl")
+        .status()
+        .unwrap_or_else(|e| panic!("running cc: {e}"));
+    assert!(status.success(), "compiling {} failed", source.display());
+    output
+}
+
 /// A preload library that makes every write to the module's temporary file
 /// report success while writing only half: a file system that loses data.
 fn short_write_library() -> &'static Path {
     static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
-    LIBRARY.get_or_init(|| {
-        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/driver/short_write.c");
-        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("short_write.so");
-        let status = Command::new("cc")
-            .args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror"])
-            .args(["-shared", "-fPIC", "-o"])
-            .arg(&output)
-            .arg(source)
-            .arg("-ldl")
-            .status()
-            .unwrap_or_else(|e| panic!("running cc: {e}"));
-        assert!(status.success(), "compiling {source} failed");
-        output
-    })
+    LIBRARY.get_or_init(|| preload_library("short_write"))
 }
 
 /// A write that did not reach the disk whole is never renamed over the
@@ -194,4 +198,51 @@ fn a_temporary_file_that_was_written_short_is_never_installed() {
     );
     // Without the faulty file system the same login goes through.
     assert_eq!(setup.login("22222222"), PAM_SUCCESS);
+}
+
+/// An enrolment by `rust-totp`, run as the user and killed at its rename,
+/// leaves its temporary copy of a new secret next to the state file; the
+/// next login that writes removes it, because both write through the same
+/// store with the same temporary names.
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn a_temporary_file_left_by_a_killed_enrolment_is_removed_by_the_next_login() {
+    let setup = Setup::new("rt-killed-enrolment", "rt_alice", &[]);
+    setup.write_state(&scratch_state());
+    let status = Command::new(env!("CARGO_BIN_EXE_rust-totp"))
+        .args(["-t", "-D", "-u", "-W", "-f", "-C", "-q", "-s"])
+        .arg(&setup.file)
+        .env("LD_PRELOAD", preload_library("kill_at_rename"))
+        .uid(setup.user.uid)
+        .gid(setup.user.gid)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("running rust-totp: {e}"));
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+    assert_eq!(
+        setup.state(),
+        scratch_state(),
+        "the enrolment was not killed"
+    );
+    let left = other_files(&setup);
+    assert!(!left.is_empty(), "the killed enrolment left nothing");
+
+    assert_eq!(setup.login("22222222"), PAM_SUCCESS);
+    assert_eq!(
+        parse_state(&setup.state()).scratch_codes(),
+        vec![11_111_111, 33_333_333]
+    );
+    assert!(
+        other_files(&setup).is_empty(),
+        "left by the enrolment: {left:?}; still there after the login: {:?}",
+        other_files(&setup)
+    );
+}
+
+/// Files next to the state file other than it and its lock file.
+fn other_files(setup: &Setup) -> Vec<String> {
+    listing(&setup.dir)
+        .into_iter()
+        .filter(|name| name != "secret" && name != "secret.lock")
+        .collect()
 }

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pam_rust_totp::otp::{self, format_code, hotp, time_step};
+use pam_rust_totp::secret_file::{self, SecretFileError};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
-use crate::atomic_file::{self, WriteError};
 use crate::contents::{FIRST_HOTP_COUNTER, FileSettings, file_text};
 use crate::display::{self, DisplayError};
 use crate::generate::{self, ENROLMENT_SECRET_BYTES, RandomError, Secret};
@@ -25,6 +25,9 @@ use crate::uri::{Factor, otpauth_uri};
 const DEFAULT_STEP_SECONDS: u32 = 30;
 /// Window offered by the interactive question.
 const LARGE_WINDOW: u32 = 17;
+/// Permissions of a secret file, as the reference tool writes it: readable
+/// by its owner only.
+const SECRET_FILE_MODE: u32 = 0o400;
 /// Smallest window for TOTP: the previous, current and next code.
 const MINIMAL_TOTP_WINDOW: u32 = 3;
 /// Smallest window for HOTP: the next code only.
@@ -60,7 +63,7 @@ pub enum EnrolError {
     #[error(transparent)]
     NoHome(#[from] NoHomeDirectory),
     #[error("cannot use the secret file: {0}")]
-    Target(WriteError),
+    Target(SecretFileError),
     #[error(transparent)]
     Random(#[from] RandomError),
     #[error(transparent)]
@@ -68,7 +71,7 @@ pub enum EnrolError {
     #[error(transparent)]
     Display(#[from] DisplayError),
     #[error(transparent)]
-    Write(WriteError),
+    Write(SecretFileError),
 }
 
 impl EnrolError {
@@ -103,7 +106,7 @@ pub fn run<R: BufRead, W: Write>(
     stdout_is_terminal: bool,
 ) -> Result<Outcome, EnrolError> {
     let path = identity::secret_path(options.secret_path.as_ref())?;
-    atomic_file::check_writable(&path).map_err(EnrolError::Target)?;
+    secret_file::check_writable(&path).map_err(EnrolError::Target)?;
     let (label, issuer) = identity::label_and_issuer(&options.presentation);
     let secret = generate::secret(ENROLMENT_SECRET_BYTES)?;
     let token_type = token_type(options, dialogue)?;
@@ -151,7 +154,7 @@ pub fn run<R: BufRead, W: Write>(
     }
     let settings = file_settings(options, token_type, dialogue)?;
     let text = file_text(&secret.base32, &settings, &scratch_codes);
-    atomic_file::write_secret_file(&path, text.as_bytes()).map_err(EnrolError::Write)?;
+    secret_file::write_new(&path, text.as_bytes(), SECRET_FILE_MODE).map_err(EnrolError::Write)?;
     Ok(Outcome::Written)
 }
 

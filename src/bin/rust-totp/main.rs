@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod atomic_file;
 mod contents;
 mod display;
 mod doctor;
