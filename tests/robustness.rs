@@ -40,22 +40,28 @@ const CONCURRENT_LOGINS: usize = 16;
 const ROUNDS: usize = 50;
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Compiles `tests/driver/<name>.c` with `flags` (options and libraries)
+/// into `output`, a file name in the tests' scratch directory, and returns
+/// its path.
+fn compile_c(name: &str, flags: &[&str], output: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/driver/{name}.c"));
+    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join(output);
+    let status = Command::new("cc")
+        .args(["-O1", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&output)
+        .arg(&source)
+        // After the source, so that libraries resolve its symbols.
+        .args(flags)
+        .status()
+        .unwrap_or_else(|e| panic!("running cc: {e}"));
+    assert!(status.success(), "compiling {} failed", source.display());
+    output
+}
+
 /// The race driver, compiled once per test process.
 fn race_driver() -> &'static Path {
     static DRIVER: OnceLock<PathBuf> = OnceLock::new();
-    DRIVER.get_or_init(|| {
-        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/driver/pam_race.c");
-        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pam_race");
-        let status = Command::new("cc")
-            .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&output)
-            .arg(source)
-            .arg("-lpam")
-            .status()
-            .unwrap_or_else(|e| panic!("running cc: {e}"));
-        assert!(status.success(), "compiling {source} failed");
-        output
-    })
+    DRIVER.get_or_init(|| compile_c("pam_race", &["-std=c11", "-lpam"], "pam_race"))
 }
 
 /// Our module, or `None` after reporting why the tests cannot run.

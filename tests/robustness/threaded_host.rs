@@ -13,7 +13,7 @@ use crate::common::codes;
 use crate::common::driver::{auth_line, write_service};
 use crate::common::system::{Account, Workspace, test_user, write_file};
 
-use super::{PAM_SUCCESS, SECRET, ours, parse_state, run_bounded};
+use super::{PAM_SUCCESS, SECRET, compile_c, ours, parse_state, run_bounded};
 
 /// How long a login run while another waits at the prompt may take.
 const LOGIN_BOUND: Duration = Duration::from_secs(5);
@@ -25,18 +25,11 @@ const PROMPT: &str = "Verification code: ";
 fn threads_driver() -> &'static Path {
     static DRIVER: OnceLock<PathBuf> = OnceLock::new();
     DRIVER.get_or_init(|| {
-        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/driver/pam_threads.c");
-        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pam_threads");
-        let status = Command::new("cc")
-            .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread"])
-            .arg("-o")
-            .arg(&output)
-            .arg(source)
-            .arg("-lpam")
-            .status()
-            .unwrap_or_else(|e| panic!("running cc: {e}"));
-        assert!(status.success(), "compiling {source} failed");
-        output
+        compile_c(
+            "pam_threads",
+            &["-std=c11", "-pthread", "-lpam"],
+            "pam_threads",
+        )
     })
 }
 

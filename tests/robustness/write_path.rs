@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::{
-    CONCURRENT_LOGINS, PAM_AUTH_ERR, PAM_SUCCESS, SECRET, Setup, add_to_group, count, log_capture,
-    parse_results, parse_state, run_bounded,
+    CONCURRENT_LOGINS, PAM_AUTH_ERR, PAM_SUCCESS, SECRET, Setup, add_to_group, compile_c, count,
+    log_capture, parse_results, parse_state, run_bounded,
 };
 use crate::common::system::{group_id, listing, write_file};
 
@@ -152,18 +152,11 @@ fn a_file_of_a_supplementary_group_keeps_owner_group_and_mode() {
 
 /// The preload library `tests/driver/<name>.c`, compiled once.
 fn preload_library(name: &str) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/driver/{name}.c"));
-    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.so"));
-    let status = Command::new("cc")
-        .args(["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror"])
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&output)
-        .arg(&source)
-        .arg("-ldl")
-        .status()
-        .unwrap_or_else(|e| panic!("running cc: {e}"));
-    assert!(status.success(), "compiling {} failed", source.display());
-    output
+    compile_c(
+        name,
+        &["-std=gnu11", "-shared", "-fPIC", "-ldl"],
+        &format!("{name}.so"),
+    )
 }
 
 /// A preload library that makes every write to the module's temporary file
