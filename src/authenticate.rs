@@ -627,7 +627,7 @@ impl OwnerFiles<'_, '_> {
 
 /// Why a login was refused, until it becomes `PAM_AUTH_ERR` and one log
 /// line. The first two come before a user is known and are logged as they
-/// are; the others follow "Refused <user> from <host>: ".
+/// are; the others follow `Refused USER from HOST: `.
 #[derive(Debug, thiserror::Error)]
 enum Refusal {
     #[error("Refusing login: {0}")]

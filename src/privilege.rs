@@ -20,7 +20,7 @@
 //! Everything switched is the calling thread's alone: fsuid and fsgid are
 //! per thread, and the supplementary groups are set by the system call
 //! itself, not by glibc's `setgroups`, which applies them to every thread
-//! (see [`crate::supplementary_groups`]). A host's other threads keep their
+//! (see the private `supplementary_groups` module). A host's other threads keep their
 //! own identity and never wait for a switch, and a child forked by one of
 //! them starts with that thread's identity. An [`FsIdentity`] cannot leave
 //! its thread.

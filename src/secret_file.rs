@@ -1227,6 +1227,8 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("secret");
             for old in [&b""[..], b"not a state file\0\xff", SECRET] {
+                // The last round left it 0400, which only root may write.
+                let _ = fs::remove_file(&path);
                 fs::write(&path, old).unwrap();
                 fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
                 write_new(&path, b"new\n", 0o400).unwrap();

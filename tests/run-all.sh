@@ -1,9 +1,14 @@
 #!/bin/bash
 # Runs every test of pam_rust_totp on a Debian bookworm machine, as root:
-# installs what the tests need, checks formatting and lints, runs the unit,
-# property and integration tests (real Linux-PAM, the reference module,
-# oathtool, zbarimg), the real-sshd end-to-end test, the package install test
-# in a debootstrap'd container, and short fuzzing runs.
+# installs what the tests need, then, in two stages:
+#
+# 1. unprivileged: formatting, lints, the documentation with warnings
+#    denied, and the tests plain `cargo test` runs, executed as the user
+#    nobody (so none of them may need root);
+# 2. as root: the unit, property and integration tests including the
+#    ignored ones (real Linux-PAM, the reference module, oathtool, zbarimg),
+#    the real-sshd end-to-end test, the package install test in a
+#    debootstrap'd container, and short fuzzing runs.
 #
 # Tests that need root or the system tools are #[ignore]d with the reason,
 # so that plain `cargo test` reports them as ignored; this script installs
@@ -33,6 +38,26 @@ suite() {
     fi
 }
 
+# The test executables `cargo test` builds, one path a line (the artifacts
+# built with the test profile; not the rust-totp binary the CLI tests run).
+test_executables() {
+    cargo test --locked --no-run --message-format=json 2>/dev/null |
+        grep -E '"profile":\{[^}]*"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4
+}
+
+# Runs every test executable as the user nobody, without the ignored tests,
+# from a directory nobody may write to but everyone may enter.
+tests_as_nobody() {
+    local executables exe failed=0
+    executables=$(test_executables) || return 1
+    [ -n "$executables" ] || { echo "no test executables" >&2; return 1; }
+    for exe in $executables; do
+        (cd / && setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env "$exe" -q) ||
+            failed=1
+    done
+    return "$failed"
+}
+
 # Each fuzz target runs briefly from its committed seed corpus; what it finds
 # goes to a scratch corpus, so the committed one stays as it is.
 fuzz_briefly() {
@@ -52,8 +77,14 @@ fi
 
 bash tests/install-deps.sh || exit 1
 
+echo "--- stage 1: unprivileged"
 suite "format" cargo fmt --all -- --check
 suite "clippy" cargo clippy --all-targets --locked -- -D warnings
+suite "documentation" env RUSTDOCFLAGS="-D warnings" \
+    cargo doc --locked --no-deps --document-private-items --lib --bins
+suite "tests as nobody" tests_as_nobody
+
+echo "--- stage 2: as root"
 suite "release build" cargo build --release --locked
 suite "cargo test" cargo test --locked --no-fail-fast -- --include-ignored
 suite "benchmarks compile" cargo bench --locked --no-run

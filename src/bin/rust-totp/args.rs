@@ -70,7 +70,7 @@ struct Cli {
     #[arg(short = 'f', long = "force", group = "enrolment")]
     force: bool,
 
-    /// Account label in the otpauth:// URI [default: user@hostname]
+    /// Account label in the otpauth:// URI (default: user@hostname)
     #[arg(short = 'l', long = "label", allow_hyphen_values = true)]
     label: Option<String>,
 
