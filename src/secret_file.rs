@@ -359,16 +359,7 @@ impl LockedSecretFile {
     /// Refuse to replace a file that is no longer the one read: same inode,
     /// size and modification time, like the reference module checks.
     fn ensure_unchanged(&self) -> Result<(), SecretFileError> {
-        match stat_at(&self.dir, &self.target.name) {
-            Ok(now) if same_version(&now, &self.stat) => Ok(()),
-            Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
-                path: self.target.path.clone(),
-            }),
-            Err(source) => Err(SecretFileError::Stat {
-                path: self.target.path.clone(),
-                source,
-            }),
-        }
+        ensure_still_there(&self.dir, &self.target, |now| same_version(now, &self.stat))
     }
 }
 
@@ -623,20 +614,23 @@ fn lock_companion(dir: &OwnedFd, target: &Target) -> Result<File, SecretFileErro
     Ok(file)
 }
 
+/// The lock every login that writes takes on `<target>.lock`: exclusive,
+/// over the whole file.
+pub(crate) const WHOLE_FILE_WRITE_LOCK: libc::flock = libc::flock {
+    l_type: libc::F_WRLCK as libc::c_short,
+    l_whence: libc::SEEK_SET as libc::c_short,
+    l_start: 0,
+    l_len: 0,
+    l_pid: 0,
+};
+
 /// Take an exclusive OFD lock on the whole of `file`, retrying for up to
 /// [`LOCK_TIMEOUT`].
 fn acquire_lock(file: &File, path: &Path) -> Result<(), SecretFileError> {
-    let whole_file = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
     let deadline = Instant::now() + LOCK_TIMEOUT;
     let mut pause = LOCK_RETRY_FIRST;
     loop {
-        match fcntl(file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+        match fcntl(file, FcntlArg::F_OFD_SETLK(&WHOLE_FILE_WRITE_LOCK)) {
             Ok(_) => return Ok(()),
             Err(Errno::EAGAIN | Errno::EACCES | Errno::EINTR) => {
                 if Instant::now() >= deadline {
@@ -809,8 +803,21 @@ fn ensure_same_inode(
     target: &Target,
     stat: &FileStat,
 ) -> Result<(), SecretFileError> {
+    ensure_still_there(dir, target, |now| {
+        (now.st_dev, now.st_ino) == (stat.st_dev, stat.st_ino)
+    })
+}
+
+/// Check that what `target` names in `dir` now is the file read, as told
+/// by `is_the_file_read` from its status; gone or another file is
+/// [`SecretFileError::ChangedUnderneath`].
+fn ensure_still_there(
+    dir: &OwnedFd,
+    target: &Target,
+    is_the_file_read: impl FnOnce(&FileStat) -> bool,
+) -> Result<(), SecretFileError> {
     match stat_at(dir, &target.name) {
-        Ok(now) if now.st_dev == stat.st_dev && now.st_ino == stat.st_ino => Ok(()),
+        Ok(now) if is_the_file_read(&now) => Ok(()),
         Ok(_) | Err(Errno::ENOENT) => Err(SecretFileError::ChangedUnderneath {
             path: target.path.clone(),
         }),

@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 use super::*;
 use crate::otp::{format_code, hotp, time_step};
+use crate::secret_file::WHOLE_FILE_WRITE_LOCK;
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
 const OTHER_SECRET: &str = "JBSWY3DPEHPK3PXP";
@@ -186,14 +187,7 @@ fn lock_is_free(path: &Path) -> bool {
         .write(true)
         .open(path)
         .expect("open lock file");
-    let whole_file = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    match fcntl(&file, FcntlArg::F_OFD_SETLK(&whole_file)) {
+    match fcntl(&file, FcntlArg::F_OFD_SETLK(&WHOLE_FILE_WRITE_LOCK)) {
         Ok(_) => true,
         Err(Errno::EAGAIN | Errno::EACCES) => false,
         Err(error) => panic!("cannot probe the lock: {error}"),
