@@ -87,29 +87,26 @@ mod tests {
 
     /// Another thread's groups change, the test thread's stay (the unit
     /// tests run as root).
+    /// Sets `wanted` in a new thread and reads them back there.
+    fn set_and_read_in_a_new_thread(wanted: Vec<Gid>) -> Result<Vec<Gid>, Errno> {
+        std::thread::spawn(move || set_for_this_thread(&wanted).and_then(|()| current()))
+            .join()
+            .expect("the thread ran")
+    }
+
     #[test]
-    #[ignore = "needs root and the CAP_SETGID: run by tests/run-all.sh"]
+    #[ignore = "needs root (CAP_SETGID): run by tests/run-all.sh"]
     fn setting_changes_only_the_calling_threads_groups() {
         let before = current();
         let wanted = vec![Gid::from_raw(4242), Gid::from_raw(65534)];
-        let expected = wanted.clone();
-        let in_thread =
-            std::thread::spawn(move || set_for_this_thread(&wanted).and_then(|()| current()))
-                .join()
-                .expect("the thread ran");
-        assert_eq!(in_thread, Ok(expected));
+        assert_eq!(set_and_read_in_a_new_thread(wanted.clone()), Ok(wanted));
         assert_eq!(current(), before);
     }
 
     #[test]
-    #[ignore = "needs root and the CAP_SETGID: run by tests/run-all.sh"]
+    #[ignore = "needs root (CAP_SETGID): run by tests/run-all.sh"]
     fn reads_more_groups_than_the_first_guess() {
         let wanted: Vec<Gid> = (0..).take(FIRST_GUESS + 9).map(Gid::from_raw).collect();
-        let expected = wanted.clone();
-        let in_thread =
-            std::thread::spawn(move || set_for_this_thread(&wanted).and_then(|()| current()))
-                .join()
-                .expect("the thread ran");
-        assert_eq!(in_thread, Ok(expected));
+        assert_eq!(set_and_read_in_a_new_thread(wanted.clone()), Ok(wanted));
     }
 }
