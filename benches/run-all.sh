@@ -58,8 +58,8 @@ install_missing_packages() {
 }
 
 build() {
-    echo "building the module (cargo build --release --lib) and the driver..." >&2
-    cargo build --release --lib --locked --quiet
+    echo "building the module (cargo build --release -p pam_rust_totp --lib) and the driver..." >&2
+    cargo build --release -p pam_rust_totp --lib --locked --quiet
     mkdir -p "$(dirname "$DRIVER")"
     gcc -std=c11 -O2 -Wall -Wextra -Werror -o "$DRIVER" "$DRIVER_SOURCE" -lpam -ldl
 }
@@ -196,7 +196,7 @@ criterion_benches() {
     echo '```'
     # criterion prints the name on a line of its own, or before "time:" when
     # it is short. Its progress (and any failure) goes to stderr.
-    if ! cargo bench --locked --quiet --bench verifier --bench state_file 2>"$WORK/criterion.err" |
+    if ! cargo bench --locked --quiet -p rust-totp-core --bench verifier --bench state_file 2>"$WORK/criterion.err" |
         awk '/time:/ { if ($0 !~ /^ /) { name = $0; sub(/ +time:.*/, "", name) }
                        match($0, /\[.*\]/); printf "%-42s %s\n", name ":", substr($0, RSTART, RLENGTH); next }
              /^[a-z]/ && !/^(Benchmarking|Found|change|Performance|No change|Change)/ { name = $0 }'; then

@@ -37,13 +37,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use zeroize::Zeroizing;
 
-use crate::module_options::{FixedUser, ModuleOptions, OptionError};
 use crate::privilege::{self, FsIdentity, PrivilegeError, UserAccount, UserIdentity};
-use crate::secret_file::{FilePolicy, LockedSecretFile, SecretFileError, Snapshot};
-use crate::secret_path::{self, SecretPathError};
-use crate::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
+use crate::store::{FilePolicy, LockedStateFile, Snapshot, StoreError};
 use crate::syslog::{Logger, Severity};
-use crate::verifier::{self, AnswerSource, Context, Denied, Granted, Note, Outcome, PassMode};
+use rust_totp_core::location::{self, LocationError};
+use rust_totp_core::module_options::{FixedUser, ModuleOptions, OptionError};
+use rust_totp_core::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
+use rust_totp_core::verifier::{
+    self, AnswerSource, Context, Denied, Granted, Note, Outcome, PassMode,
+};
 
 #[cfg(test)]
 mod tests;
@@ -197,7 +199,7 @@ impl Login<'_> {
             Some(_) => None,
             None => Some(account.home.to_string_lossy().into_owned()),
         };
-        secret_path::expand(&self.options.secret_spec, &self.user, home.as_deref())
+        location::expand(&self.options.secret_spec, &self.user, home.as_deref())
             .map_err(Refusal::SecretPath)
     }
 
@@ -264,7 +266,7 @@ impl Login<'_> {
         };
         let settings = self.options.settings.clone();
         let context = self.context();
-        verifier::authenticate(state, &settings, &context, &mut probe);
+        verifier::verify(state, &settings, &context, &mut probe);
         if !probe.prompt_wanted {
             return None;
         }
@@ -301,12 +303,12 @@ impl Login<'_> {
             session: &*self.session,
             prompted,
         };
-        verifier::authenticate(state, &self.options.settings, &self.context(), &mut answers)
+        verifier::verify(state, &self.options.settings, &self.context(), &mut answers)
     }
 
     /// The new state could not be written (or, without a lock, must not
     /// be): refused, unless `allow_readonly` lets the verdict stand.
-    fn conclude_unwritten(&mut self, outcome: Outcome, error: SecretFileError) -> PamReturn {
+    fn conclude_unwritten(&mut self, outcome: Outcome, error: StoreError) -> PamReturn {
         self.report_write_failure(&error);
         self.log_notes(&outcome);
         if !self.options.allow_readonly {
@@ -353,7 +355,7 @@ impl Login<'_> {
         PamReturn::AuthErr
     }
 
-    fn report_write_failure(&mut self, error: &SecretFileError) {
+    fn report_write_failure(&mut self, error: &StoreError) {
         let shown = [
             Errno::EPERM,
             Errno::ENOSPC,
@@ -509,7 +511,7 @@ impl StateFileAccess<'_> {
         let mut verified = Zeroizing::new(snapshot.contents().to_vec());
         loop {
             let Some(opened) = self.as_owner(login, |files| {
-                files.with_all_groups_on_denial(login, LockedSecretFile::open)
+                files.with_all_groups_on_denial(login, LockedStateFile::open)
             }) else {
                 return PamReturn::AuthErr;
             };
@@ -533,9 +535,7 @@ impl StateFileAccess<'_> {
             };
             let Some((written, groups_added)) = self.as_owner(login, |files| {
                 let written = file.replace(&new_state.to_bytes());
-                let added = written
-                    .as_ref()
-                    .is_err_and(SecretFileError::needs_more_groups)
+                let added = written.as_ref().is_err_and(StoreError::needs_more_groups)
                     && files.add_groups(login);
                 (written, added)
             }) else {
@@ -598,13 +598,13 @@ struct OwnerFiles<'s, 'u> {
 
 impl OwnerFiles<'_, '_> {
     /// Runs `step`; when it is refused for lack of a group
-    /// ([`SecretFileError::needs_more_groups`]), adds the user's
+    /// ([`StoreError::needs_more_groups`]), adds the user's
     /// supplementary groups and runs it once more.
     fn with_all_groups_on_denial<T>(
         &mut self,
         login: &Login<'_>,
-        step: impl Fn(&Path, &FilePolicy) -> Result<T, SecretFileError>,
-    ) -> Result<T, SecretFileError> {
+        step: impl Fn(&Path, &FilePolicy) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         match step(self.path, self.policy) {
             Err(error) if error.needs_more_groups() && self.add_groups(login) => {
                 step(self.path, self.policy)
@@ -639,7 +639,7 @@ enum Refusal {
     #[error("{0}")]
     UserLookup(PrivilegeError),
     #[error("{0}")]
-    SecretPath(SecretPathError),
+    SecretPath(LocationError),
     #[error("cannot act as the file's owner: {0}")]
     CannotActAsOwner(PrivilegeError),
     #[error("{0}")]
@@ -647,7 +647,7 @@ enum Refusal {
     #[error("{0}")]
     Denied(Denied),
     #[error("the state file could not be updated: {0}")]
-    NotUpdated(SecretFileError),
+    NotUpdated(StoreError),
     #[error("the password could not be handed on (forward_pass)")]
     PasswordNotHandedOn,
 }
@@ -657,10 +657,10 @@ enum Refusal {
 enum Unusable {
     /// There is no file; `nullok` turns this into `PAM_IGNORE`.
     #[error("{0}")]
-    Missing(SecretFileError),
+    Missing(StoreError),
     /// A file that could not be read.
     #[error("{0}")]
-    Unreadable(SecretFileError),
+    Unreadable(StoreError),
     /// A file read but refused that the reference would not read either.
     #[error("invalid state file \"{}\": {error}", path.display())]
     Unparsable { path: PathBuf, error: ParseError },
@@ -690,8 +690,8 @@ fn parse_state(bytes: &[u8], path: &Path) -> Result<StateFile, Unusable> {
     })
 }
 
-impl From<SecretFileError> for Unusable {
-    fn from(error: SecretFileError) -> Self {
+impl From<StoreError> for Unusable {
+    fn from(error: StoreError) -> Self {
         if error.is_not_found() {
             Unusable::Missing(error)
         } else {

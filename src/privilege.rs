@@ -20,7 +20,7 @@
 //! Everything switched is the calling thread's alone: fsuid and fsgid are
 //! per thread, and the supplementary groups are set by the system call
 //! itself, not by glibc's `setgroups`, which applies them to every thread
-//! (see the private `supplementary_groups` module). A host's other threads keep their
+//! (see the private `ffi::groups` module). A host's other threads keep their
 //! own identity and never wait for a switch, and a child forked by one of
 //! them starts with that thread's identity. An [`FsIdentity`] cannot leave
 //! its thread.
@@ -38,7 +38,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid};
 
-use crate::supplementary_groups;
+use crate::ffi::groups;
 
 /// The parts of a passwd entry the module needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,8 +198,7 @@ impl FsIdentity<'_> {
     /// primary group (or all the user's groups, once known) unless they
     /// would grant the same already.
     fn switch_groups(&mut self) -> Result<(), PrivilegeError> {
-        let caller = supplementary_groups::current()
-            .map_err(|source| PrivilegeError::ReadGroups { source })?;
+        let caller = groups::current().map_err(|source| PrivilegeError::ReadGroups { source })?;
         let primary = [Gid::from_raw(self.user.gid)];
         let wanted = match &self.user.all_groups {
             Some(all) => (caller != *all).then_some(all.as_slice()),
@@ -239,11 +238,9 @@ impl FsIdentity<'_> {
     }
 
     fn set_groups(&self, groups: &[Gid]) -> Result<(), PrivilegeError> {
-        supplementary_groups::set_for_this_thread(groups).map_err(|source| {
-            PrivilegeError::SetGroups {
-                name: self.user_name(),
-                source,
-            }
+        groups::set_for_this_thread(groups).map_err(|source| PrivilegeError::SetGroups {
+            name: self.user_name(),
+            source,
         })
     }
 
@@ -272,7 +269,7 @@ impl FsIdentity<'_> {
         }
         if self.groups_switched {
             let caller = self.caller_groups.as_deref().unwrap_or_default();
-            supplementary_groups::set_for_this_thread(caller).map_err(|source| {
+            groups::set_for_this_thread(caller).map_err(|source| {
                 self.stuck_message(&format!(
                     "cannot restore the supplementary groups: {source}"
                 ))

@@ -22,7 +22,7 @@ use common::requirements::{LIBFAKETIME, harness, require_program, unavailable};
 use common::system::{
     Account, FileState, Workspace, group_id, listing, set_mode, set_owner, test_user, write_file,
 };
-use pam_rust_totp::state_file::StateFile;
+use rust_totp_core::state_file::StateFile;
 
 #[path = "robustness/log_capture.rs"]
 mod log_capture;
@@ -436,12 +436,12 @@ fn a_file_replaced_while_the_user_types_is_checked_as_it_is_now() {
 #[test]
 #[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn only_logins_that_change_the_file_wait_for_the_lock() {
-    use pam_rust_totp::secret_file::{FilePolicy, LockedSecretFile};
+    use pam_rust_totp::store::{FilePolicy, LockedStateFile};
     let setup = Setup::new("rt-lock-holder", "rt_alice", &[]);
     setup.write_state(&format!("{SECRET}\n\" TOTP_AUTH\n11111111\n"));
     let lock_file = setup.dir.join("secret.lock");
     write_file(&lock_file, b"", setup.user.uid, setup.user.gid, 0o600);
-    let held = LockedSecretFile::open(&setup.file, &FilePolicy::new(setup.user.uid))
+    let held = LockedStateFile::open(&setup.file, &FilePolicy::new(setup.user.uid))
         .unwrap_or_else(|e| panic!("taking the lock: {e}"));
 
     let started = Instant::now();

@@ -41,7 +41,7 @@ suite() {
 # The test executables `cargo test` builds, one path a line (the artifacts
 # built with the test profile; not the rust-totp binary the CLI tests run).
 test_executables() {
-    cargo test --locked --no-run --message-format=json 2>/dev/null |
+    cargo test --workspace --locked --no-run --message-format=json 2>/dev/null |
         grep -E '"profile":\{[^}]*"test":true' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4
 }
 
@@ -85,15 +85,15 @@ bash tests/install-deps.sh || exit 1
 
 echo "--- stage 1: unprivileged"
 suite "format" cargo fmt --all -- --check
-suite "clippy" cargo clippy --all-targets --locked -- -D warnings
+suite "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "documentation" env RUSTDOCFLAGS="-D warnings" \
-    cargo doc --locked --no-deps --document-private-items --lib --bins
+    cargo doc --workspace --locked --no-deps --document-private-items
 suite "tests as nobody" tests_as_nobody
 
 echo "--- stage 2: as root"
-suite "release build" cargo build --release --locked
-suite "cargo test" cargo test --locked --no-fail-fast -- --include-ignored
-suite "benchmarks compile" cargo bench --locked --no-run
+suite "release build" cargo build --workspace --release --locked
+suite "cargo test" cargo test --workspace --locked --no-fail-fast -- --include-ignored
+suite "benchmarks compile" cargo bench --workspace --locked --no-run
 suite "sshd end-to-end" bash tests/system/sshd_e2e.sh
 suite "package install in a container" bash tests/system/container_install.sh
 suite "fuzzing" fuzz_briefly

@@ -5,7 +5,7 @@
 mod common;
 
 use common::codes::reference_enrolment;
-use pam_rust_totp::state_file::StateFile;
+use rust_totp_core::state_file::StateFile;
 
 /// Settings a file written with some flags must show.
 #[derive(Clone, Copy)]

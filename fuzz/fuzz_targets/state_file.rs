@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_rust_totp::state_file::StateFile;
+use rust_totp_core::state_file::StateFile;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(file) = StateFile::parse(data) {

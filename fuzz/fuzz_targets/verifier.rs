@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pam_rust_totp::state_file::StateFile;
-use pam_rust_totp::verifier::{AnswerSource, Context, PassMode, Settings, authenticate};
+use rust_totp_core::state_file::StateFile;
+use rust_totp_core::verifier::{AnswerSource, Context, PassMode, Settings, verify};
 use zeroize::Zeroizing;
 
 struct Answers<'a> {
@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         grace_period: if control & 0x20 != 0 { 3600 } else { 0 },
     };
     let host = std::str::from_utf8(host).ok();
-    let outcome = authenticate(
+    let outcome = verify(
         &state,
         &settings,
         &Context { now, remote_host: host },

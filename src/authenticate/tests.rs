@@ -14,8 +14,8 @@ use nix::unistd::geteuid;
 use tempfile::TempDir;
 
 use super::*;
-use crate::otp::{format_code, hotp, time_step};
-use crate::secret_file::WHOLE_FILE_WRITE_LOCK;
+use crate::store::WHOLE_FILE_WRITE_LOCK;
+use rust_totp_core::otp::{format_code, hotp, time_step};
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
 const OTHER_SECRET: &str = "JBSWY3DPEHPK3PXP";
@@ -215,7 +215,7 @@ fn the_lock_probe_sees_a_held_lock() {
     let fixture = Fixture::new();
     fixture.write(&totp_file(SECRET, ""));
     let policy = FilePolicy::new(fixture.owner.uid);
-    let locked = LockedSecretFile::open(&fixture.path, &policy).expect("lock the file");
+    let locked = LockedStateFile::open(&fixture.path, &policy).expect("lock the file");
     assert!(!lock_is_free(&fixture.lock_path()));
     drop(locked);
     assert!(lock_is_free(&fixture.lock_path()));

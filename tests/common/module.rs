@@ -95,3 +95,22 @@ fn exports(library: &Path, symbol: &str) -> bool {
         .lines()
         .any(|line| line.split_whitespace().last() == Some(symbol))
 }
+
+/// The `rust-totp` command of the workspace's CLI crate, which `cargo test`
+/// builds in `target/<profile>` along with the tests of the whole
+/// workspace. A missing one fails the test.
+pub fn rust_totp_command() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let command = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|profile_dir| profile_dir.join("rust-totp"))
+        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()));
+    if !command.is_file() {
+        super::requirements::unavailable(&format!(
+            "{} is not built (run the tests of the whole workspace: cargo test --workspace)",
+            command.display()
+        ));
+    }
+    command
+}

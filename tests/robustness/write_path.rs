@@ -202,7 +202,7 @@ fn a_temporary_file_that_was_written_short_is_never_installed() {
 fn a_temporary_file_left_by_a_killed_enrolment_is_removed_by_the_next_login() {
     let setup = Setup::new("rt-killed-enrolment", "rt_alice", &[]);
     setup.write_state(&scratch_state());
-    let status = Command::new(env!("CARGO_BIN_EXE_rust-totp"))
+    let status = Command::new(crate::common::module::rust_totp_command())
         .args(["-t", "-D", "-u", "-W", "-f", "-C", "-q", "-s"])
         .arg(&setup.file)
         .env("LD_PRELOAD", preload_library("kill_at_rename"))

@@ -1,0 +1,552 @@
+//! Checks of the accounts that can log in over ssh: each needs a secret
+//! file the module accepts (regular, owner, mode, size, parseable) unless
+//! `nullok` or a group gate lets it through without one, and a few scratch
+//! codes left. Never prints anything from a secret file but counts.
+
+use std::fs;
+use std::io::{self, ErrorKind};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use rust_totp_core::location;
+use rust_totp_core::module_options::{FixedUser, ModuleOptions};
+use rust_totp_core::state_file::{MAX_FILE_SIZE, StateFile};
+use zeroize::Zeroizing;
+
+use super::accounts::{Account, Accounts, Password};
+use super::pam_analysis::{CodeAsked, PamAnalysis};
+use super::report::{Check, Section};
+use super::sshd_checks::Logins;
+use super::sshd_settings::{RootLogin, SshdSettings};
+use super::system_root::SystemRoot;
+
+/// Fewer scratch codes than this are worth a warning.
+const FEW_SCRATCH_CODES: usize = 3;
+
+pub struct UserChecks<'a> {
+    pub root: &'a SystemRoot,
+    pub accounts: &'a Accounts,
+    pub sshd: &'a SshdSettings,
+    pub pam: Option<&'a PamAnalysis>,
+    /// What every login needs (from the sshd checks).
+    pub logins: Logins,
+}
+
+/// Whether an account can log in over ssh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reach {
+    Yes,
+    No(String),
+    /// It could, but the configuration shuts it out.
+    ShutOut(String),
+}
+
+/// What the module would make of a user's secret file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FileState {
+    Missing,
+    /// This process may not read it (not root).
+    Unreadable(String),
+    /// The module refuses it; with a fix.
+    Refused(String, String),
+    Valid {
+        totp: bool,
+        scratch_codes: usize,
+    },
+}
+
+impl UserChecks<'_> {
+    /// One check per account that can log in over ssh, or per `requested`
+    /// name.
+    pub fn run(&self, requested: &[String]) -> Vec<Check> {
+        if !requested.is_empty() {
+            return requested.iter().map(|name| self.requested(name)).collect();
+        }
+        let mut checks = Vec::new();
+        let mut shells_without_ssh = Vec::new();
+        for account in &self.accounts.users {
+            match self.reach(account) {
+                Reach::Yes => checks.push(self.user_check(account)),
+                Reach::ShutOut(why) => checks.push(shut_out(account, &why)),
+                Reach::No(why) if account.no_login_shell().is_none() => {
+                    shells_without_ssh.push(format!("{} ({why})", account.name));
+                }
+                Reach::No(_) => {}
+            }
+        }
+        if checks.is_empty() {
+            let mut detail = "no local account can log in over ssh".to_owned();
+            if !shells_without_ssh.is_empty() {
+                detail = format!("{detail}: {}", shells_without_ssh.join(", "));
+            }
+            checks.push(Check::ok(Section::Users, "accounts", detail));
+        }
+        checks
+    }
+
+    fn requested(&self, name: &str) -> Check {
+        let Some(account) = self.accounts.user(name) else {
+            return Check::warn(
+                Section::Users,
+                name,
+                "no such account in /etc/passwd",
+                "check the name; accounts from LDAP or SSSD are not checked",
+            );
+        };
+        match self.reach(account) {
+            Reach::Yes => self.user_check(account),
+            Reach::ShutOut(why) => shut_out(account, &why),
+            Reach::No(why) => match self.secret_file(account) {
+                Ok((path, FileState::Missing)) => Check::ok(
+                    Section::Users,
+                    name,
+                    format!("cannot log in over ssh ({why}); no {path}"),
+                ),
+                _ => self.user_check(account),
+            },
+        }
+    }
+
+    fn reach(&self, account: &Account) -> Reach {
+        if let Some(shell) = account.no_login_shell() {
+            return Reach::No(format!("shell {shell}"));
+        }
+        let has_keys = self.has_authorized_keys(account);
+        if account.uid == 0 {
+            match self.sshd.root_login() {
+                RootLogin::No => return Reach::No("PermitRootLogin no".into()),
+                RootLogin::KeyOnly if self.logins.all_ask_code => {
+                    let why = "PermitRootLogin forbids root the keyboard-interactive method that \
+                               every login needs";
+                    return if has_keys {
+                        Reach::ShutOut(why.into())
+                    } else {
+                        Reach::No(why.into())
+                    };
+                }
+                RootLogin::KeyOnly if !has_keys => {
+                    return Reach::No("PermitRootLogin allows keys only, none found".into());
+                }
+                _ => {}
+            }
+        }
+        if self.logins.all_need_key && !has_keys {
+            return Reach::No("no authorized keys, and every login needs a key".into());
+        }
+        match self.accounts.password(&account.name) {
+            Password::Usable | Password::Unknown => Reach::Yes,
+            Password::Locked if has_keys => Reach::Yes,
+            Password::Locked => Reach::No("password locked, no authorized keys".into()),
+        }
+    }
+
+    fn has_authorized_keys(&self, account: &Account) -> bool {
+        if !self.sshd.pubkey_authentication() {
+            return false;
+        }
+        if self.sshd.has_authorized_keys_command() {
+            return true;
+        }
+        self.sshd
+            .authorized_keys_files()
+            .iter()
+            .filter(|pattern| !pattern.eq_ignore_ascii_case("none"))
+            .map(|pattern| expand_keys_file(pattern, account))
+            .any(|path| self.root.path(path).is_file())
+    }
+
+    fn options(&self) -> ModuleOptions {
+        self.pam
+            .and_then(PamAnalysis::module)
+            .and_then(|module| module.options.clone().ok())
+            .unwrap_or_default()
+    }
+
+    /// The secret file's path as the system names it, and what the module
+    /// would make of it.
+    fn secret_file(&self, account: &Account) -> Result<(String, FileState), String> {
+        let options = self.options();
+        let (home, owner) = match &options.fixed_user {
+            None => (Some(account.home.as_str()), Owner::of(account)),
+            Some(FixedUser::Uid(uid)) => (None, self.owner_by_uid(*uid)),
+            Some(FixedUser::Name(name)) => match self.accounts.user(name) {
+                Some(owner) => (None, Owner::of(owner)),
+                None => return Err(format!("user={name} names no account in /etc/passwd")),
+            },
+        };
+        let path = location::expand(&options.secret_spec, &account.name, home)
+            .map_err(|error| format!("secret={}: {error}", options.secret_spec))?;
+        let shown = path.display().to_string();
+        let state = inspect(&self.root.path(&path), &shown, &owner, &options);
+        Ok((shown, state))
+    }
+
+    fn owner_by_uid(&self, uid: u32) -> Owner {
+        match self.accounts.user_by_uid(uid) {
+            Some(account) => Owner::of(account),
+            None => Owner {
+                uid,
+                name: uid.to_string(),
+            },
+        }
+    }
+
+    /// Every login passes keyboard-interactive, where pam_unix asks for the
+    /// Unix password: an account with a locked password cannot log in.
+    fn unix_password_required(&self) -> bool {
+        self.logins.all_ask_code
+            && self.pam.is_some_and(|pam| {
+                pam.stack
+                    .lines
+                    .iter()
+                    .any(|line| line.module_name() == "pam_unix.so")
+            })
+    }
+
+    fn user_check(&self, account: &Account) -> Check {
+        let name = account.name.as_str();
+        if self.accounts.password(name) == Password::Locked && self.unix_password_required() {
+            return Check::fail(
+                Section::Users,
+                name,
+                "the password is locked, but every login passes keyboard-interactive, where \
+                 pam_unix asks for it: locked out",
+                format!(
+                    "for key + code comment out `@include common-auth` in /etc/pam.d/sshd, \
+                     or give {name} a password"
+                ),
+            );
+        }
+        let (path, state) = match self.secret_file(account) {
+            Ok(found) => found,
+            Err(why) => {
+                return Check::fail(
+                    Section::Users,
+                    name,
+                    why,
+                    "correct the module's secret= or user= option",
+                );
+            }
+        };
+        let asked = self.code_asked(account);
+        match state {
+            FileState::Valid {
+                totp,
+                scratch_codes,
+            } => valid_file(name, &path, totp, scratch_codes),
+            FileState::Missing => self.missing_file(name, &path, asked),
+            FileState::Unreadable(error) => Check::warn(
+                Section::Users,
+                name,
+                format!("cannot read {path}: {error}"),
+                "run rust-totp doctor as root",
+            ),
+            FileState::Refused(why, fix) => match asked {
+                Some(CodeAsked::No(skip)) => Check::warn(
+                    Section::Users,
+                    name,
+                    format!("{path}: {why}; not asked for a code now ({skip})"),
+                    fix,
+                ),
+                None => Check::warn(
+                    Section::Users,
+                    name,
+                    format!("{path}: {why}, once the module is in sshd's stack"),
+                    fix,
+                ),
+                Some(_) => Check::fail(Section::Users, name, format!("{path}: {why}"), fix),
+            },
+        }
+    }
+
+    /// `None` when the module is not in sshd's stack.
+    fn code_asked(&self, account: &Account) -> Option<CodeAsked> {
+        let pam = self.pam.filter(|pam| pam.module().is_some())?;
+        Some(pam.code_asked_for(account, self.accounts))
+    }
+
+    fn missing_file(&self, name: &str, path: &str, asked: Option<CodeAsked>) -> Check {
+        let enrol = format!("enrol first: run `rust-totp` as {name}");
+        let nullok = self
+            .pam
+            .and_then(PamAnalysis::module)
+            .is_some_and(|module| module.nullok());
+        match asked {
+            None => Check::warn(
+                Section::Users,
+                name,
+                format!("no {path}: locked out once the module is enabled without nullok"),
+                enrol,
+            ),
+            Some(CodeAsked::No(skip)) => Check::ok(
+                Section::Users,
+                name,
+                format!("no {path}; not asked for a code ({skip})"),
+            ),
+            Some(_) if nullok => Check::warn(
+                Section::Users,
+                name,
+                format!("no {path}: logs in without a code (nullok)"),
+                enrol,
+            ),
+            Some(CodeAsked::Maybe(skip)) => Check::warn(
+                Section::Users,
+                name,
+                format!("no {path}: locked out unless {skip} skips the module for this user"),
+                enrol,
+            ),
+            Some(CodeAsked::Yes) => Check::fail(
+                Section::Users,
+                name,
+                format!("no {path}: locked out (the module has no nullok)"),
+                format!("{enrol}, or add nullok to the module line while users enrol"),
+            ),
+        }
+    }
+}
+
+fn shut_out(account: &Account, why: &str) -> Check {
+    Check::warn(
+        Section::Users,
+        account.name.as_str(),
+        format!("has SSH keys but cannot log in over ssh: {why}"),
+        "set `PermitRootLogin yes` (AuthenticationMethods still demands the key) \
+         or give the admins their own accounts",
+    )
+}
+
+fn valid_file(name: &str, path: &str, totp: bool, scratch_codes: usize) -> Check {
+    let kind = if totp { "TOTP" } else { "HOTP" };
+    let detail = format!("{path}: {kind}, {scratch_codes} scratch codes left");
+    if scratch_codes < FEW_SCRATCH_CODES {
+        return Check::warn(
+            Section::Users,
+            name,
+            detail,
+            format!("enrol {name} again (rust-totp) and keep the new scratch codes"),
+        );
+    }
+    Check::ok(Section::Users, name, detail)
+}
+
+/// An `AuthorizedKeysFile` pattern for `account`, as a path on the checked
+/// system: `%h`, `%u`, `%U` and `%%` replaced, relative to the home.
+fn expand_keys_file(pattern: &str, account: &Account) -> PathBuf {
+    let mut expanded = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            expanded.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('h') => expanded.push_str(&account.home),
+            Some('u') => expanded.push_str(&account.name),
+            Some('U') => expanded.push_str(&account.uid.to_string()),
+            Some(other) => expanded.push(other),
+            None => {}
+        }
+    }
+    Path::new(&account.home).join(expanded)
+}
+
+/// The account whose file it must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    uid: u32,
+    name: String,
+}
+
+impl Owner {
+    fn of(account: &Account) -> Self {
+        Owner {
+            uid: account.uid,
+            name: account.name.clone(),
+        }
+    }
+}
+
+/// The module's checks, in its order: type, mode, owner, size; then
+/// parsing. `path` is on this machine, `shown` is how the system names it.
+fn inspect(path: &Path, shown: &str, owner: &Owner, options: &ModuleOptions) -> FileState {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if is_missing(&error) => return FileState::Missing,
+        Err(error) => return FileState::Unreadable(error.to_string()),
+    };
+    if !metadata.is_file() {
+        return FileState::Refused(
+            "not a regular file".into(),
+            "replace it with the file written by rust-totp".into(),
+        );
+    }
+    let mode = metadata.mode() & 0o3777;
+    if mode & !options.allowed_perm != 0 {
+        return FileState::Refused(
+            format!(
+                "mode {mode:04o}, the module accepts at most {:04o}",
+                options.allowed_perm
+            ),
+            format!("chmod 600 {shown}"),
+        );
+    }
+    if !options.no_strict_owner && metadata.uid() != owner.uid {
+        return FileState::Refused(
+            format!(
+                "owned by uid {}, the module wants {} (uid {})",
+                metadata.uid(),
+                owner.name,
+                owner.uid
+            ),
+            format!("chown {} {shown}", owner.name),
+        );
+    }
+    let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+    if size == 0 || size > MAX_FILE_SIZE {
+        return FileState::Refused(
+            format!("{size} bytes, the module accepts 1 to {MAX_FILE_SIZE}"),
+            "enrol the user again (rust-totp)".into(),
+        );
+    }
+    let contents = match fs::read(path) {
+        Ok(contents) => Zeroizing::new(contents),
+        Err(error) => return FileState::Unreadable(error.to_string()),
+    };
+    match StateFile::parse(&contents) {
+        Ok(state) => FileState::Valid {
+            totp: state.is_totp(),
+            scratch_codes: state.scratch_codes().len(),
+        },
+        Err(error) => FileState::Refused(
+            format!("cannot be parsed: {error}"),
+            "enrol the user again (rust-totp), or repair the line named".into(),
+        ),
+    }
+}
+
+fn is_missing(error: &io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    const STATE: &str = "JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n11111111\n22222222\n";
+
+    fn me() -> Owner {
+        Owner {
+            uid: nix::unistd::geteuid().as_raw(),
+            name: "me".into(),
+        }
+    }
+
+    fn file(dir: &Path, text: &str, mode: u32) -> PathBuf {
+        let path = dir.join("state");
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn valid_file_counts_scratch_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(dir.path(), STATE, 0o400);
+        let state = inspect(&path, "/x", &me(), &ModuleOptions::default());
+        assert_eq!(
+            state,
+            FileState::Valid {
+                totp: true,
+                scratch_codes: 2
+            }
+        );
+        assert_eq!(
+            valid_file("alice", "/x", true, 2).status,
+            crate::doctor::report::Status::Warn
+        );
+        assert_eq!(
+            valid_file("alice", "/x", true, 5).status,
+            crate::doctor::report::Status::Ok
+        );
+    }
+
+    #[test]
+    fn refusals_follow_the_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ModuleOptions::default();
+        let loose = file(dir.path(), STATE, 0o644);
+        let FileState::Refused(why, fix) = inspect(&loose, "/x", &me(), &options) else {
+            panic!("mode 0644 must be refused");
+        };
+        assert!(why.contains("mode 0644"));
+        assert_eq!(fix, "chmod 600 /x");
+        let relaxed = ModuleOptions::parse(&["allowed_perm=0644"]).unwrap();
+        assert!(matches!(
+            inspect(&loose, "/x", &me(), &relaxed),
+            FileState::Valid { .. }
+        ));
+
+        let other = Owner {
+            uid: me().uid + 1,
+            name: "alice".into(),
+        };
+        let strict = file(dir.path(), STATE, 0o600);
+        let FileState::Refused(why, fix) = inspect(&strict, "/x", &other, &options) else {
+            panic!("a file of another owner must be refused");
+        };
+        assert!(why.contains("wants alice"));
+        assert_eq!(fix, "chown alice /x");
+        let lenient = ModuleOptions::parse(&["no_strict_owner"]).unwrap();
+        assert!(matches!(
+            inspect(&strict, "/x", &other, &lenient),
+            FileState::Valid { .. }
+        ));
+
+        let empty = file(dir.path(), "", 0o600);
+        assert!(matches!(
+            inspect(&empty, "/x", &me(), &options),
+            FileState::Refused(..)
+        ));
+        let garbage = file(dir.path(), "not base32 !!\n", 0o600);
+        let FileState::Refused(why, _) = inspect(&garbage, "/x", &me(), &options) else {
+            panic!("garbage must be refused");
+        };
+        assert!(why.starts_with("cannot be parsed"));
+        assert!(matches!(
+            inspect(dir.path(), "/x", &me(), &options),
+            FileState::Refused(..)
+        ));
+        assert_eq!(
+            inspect(&dir.path().join("none"), "/x", &me(), &options),
+            FileState::Missing
+        );
+        assert_eq!(
+            inspect(&garbage.join("below-a-file"), "/x", &me(), &options),
+            FileState::Missing
+        );
+    }
+
+    #[test]
+    fn authorized_keys_patterns() {
+        let account = Account {
+            name: "alice".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/alice".into(),
+            shell: "/bin/sh".into(),
+        };
+        assert_eq!(
+            expand_keys_file(".ssh/authorized_keys", &account),
+            PathBuf::from("/home/alice/.ssh/authorized_keys")
+        );
+        assert_eq!(
+            expand_keys_file("/etc/ssh/keys/%u-%U%%", &account),
+            PathBuf::from("/etc/ssh/keys/alice-1000%")
+        );
+        assert_eq!(
+            expand_keys_file("%h/.ssh/keys", &account),
+            PathBuf::from("/home/alice/.ssh/keys")
+        );
+    }
+}
