@@ -42,7 +42,7 @@ use crate::store::{FilePolicy, LockedStateFile, Snapshot, StoreError};
 use crate::syslog::{Logger, Severity};
 use rust_totp_core::location::{self, LocationError};
 use rust_totp_core::module_options::{FixedUser, ModuleOptions, OptionError};
-use rust_totp_core::state_file::{self, MAX_FILE_SIZE, ParseError, ReferenceReading, StateFile};
+use rust_totp_core::state_file::{self, ParseError, ReferenceReading, StateFile};
 use rust_totp_core::verifier::{
     self, AnswerSource, Context, Denied, Granted, Note, Outcome, PassMode,
 };
@@ -157,12 +157,7 @@ impl Login<'_> {
                 return PamReturn::AuthErr;
             }
         };
-        let policy = FilePolicy {
-            owner_uid: account.uid,
-            strict_owner: !self.options.no_strict_owner,
-            allowed_perm: self.options.allowed_perm,
-            max_size: MAX_FILE_SIZE as u64,
-        };
+        let policy = FilePolicy::of_module(account.uid, &self.options);
         StateFileAccess {
             path: &path,
             policy,

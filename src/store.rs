@@ -69,6 +69,8 @@ use xattr::FileExt as _;
 use zeroize::Zeroizing;
 
 use crate::privilege::current_fsuid;
+use rust_totp_core::module_options::ModuleOptions;
+use rust_totp_core::state_file::MAX_FILE_SIZE;
 
 /// How long [`LockedStateFile::open`] waits for another holder of the lock.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -99,7 +101,6 @@ pub struct FilePolicy {
 
 impl FilePolicy {
     pub const DEFAULT_ALLOWED_PERM: u32 = 0o600;
-    pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024;
 
     /// The default policy: owned by `owner_uid`, at most mode 0600, at most
     /// 64 KiB.
@@ -108,7 +109,18 @@ impl FilePolicy {
             owner_uid,
             strict_owner: true,
             allowed_perm: Self::DEFAULT_ALLOWED_PERM,
-            max_size: Self::DEFAULT_MAX_SIZE,
+            max_size: MAX_FILE_SIZE as u64,
+        }
+    }
+
+    /// The policy the module applies with `options` to a file that must
+    /// belong to `owner_uid`.
+    pub fn of_module(owner_uid: u32, options: &ModuleOptions) -> Self {
+        FilePolicy {
+            owner_uid,
+            strict_owner: !options.no_strict_owner,
+            allowed_perm: options.allowed_perm,
+            max_size: MAX_FILE_SIZE as u64,
         }
     }
 }

@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pam_rust_totp::store::{self, StoreError};
 use rust_totp_core::otp::{self, format_code, hotp, time_step};
+use rust_totp_core::state_file::{FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
-use crate::contents::{FIRST_HOTP_COUNTER, FileSettings, file_text};
 use crate::display::{self, DisplayError};
 use crate::generate::{self, ENROLMENT_SECRET_BYTES, RandomError, Secret};
 use crate::identity::{self, NoHomeDirectory};
@@ -152,8 +152,14 @@ pub fn run<R: BufRead, W: Write>(
         return Ok(Outcome::Declined);
     }
     let settings = file_settings(options, token_type, dialogue)?;
-    let text = file_text(&secret.base32, &settings, &scratch_codes);
-    store::write_new(&path, text.as_bytes(), SECRET_FILE_MODE).map_err(EnrolError::Write)?;
+    let file = StateFile::new(&NewFile {
+        key: &secret.key,
+        rate_limit: settings.rate_limit,
+        window_size: settings.window_size,
+        token: settings.token,
+        scratch_codes: &scratch_codes,
+    });
+    store::write_new(&path, &file.to_bytes(), SECRET_FILE_MODE).map_err(EnrolError::Write)?;
     Ok(Outcome::Written)
 }
 
@@ -230,6 +236,13 @@ fn write_question(path: &Path) -> String {
     )
 }
 
+/// The options of a new file, after every question has been answered.
+struct FileSettings {
+    rate_limit: Option<(u32, u32)>,
+    window_size: Option<u32>,
+    token: FileToken,
+}
+
 /// The file options: from the command line, else from the questions.
 fn file_settings<R: BufRead, W: Write>(
     options: &EnrolOptions,
@@ -261,11 +274,17 @@ fn file_settings<R: BufRead, W: Write>(
             .yes_no(ASK_RATE_LIMIT)?
             .then_some(DEFAULT_RATE_LIMIT),
     };
+    let token = if totp {
+        FileToken::Totp {
+            step_size: options.step_seconds,
+            disallow_reuse,
+        }
+    } else {
+        FileToken::Hotp
+    };
     Ok(FileSettings {
-        token_type,
-        rate_limit,
+        rate_limit: rate_limit.map(|RateLimit { attempts, seconds }| (attempts, seconds)),
         window_size,
-        step_seconds: options.step_seconds.filter(|_| totp),
-        disallow_reuse,
+        token,
     })
 }

@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 
 mod args;
-mod contents;
 mod display;
 mod doctor;
 mod enrol;

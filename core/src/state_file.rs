@@ -18,6 +18,9 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
 
+mod new_file;
+pub use new_file::{FIRST_HOTP_COUNTER, NewFile, NewToken};
+
 /// Largest state file accepted, in bytes (the reference module's limit).
 pub const MAX_FILE_SIZE: usize = 64 * 1024;
 
@@ -309,13 +312,7 @@ impl StateFile {
     /// `name` must be an option name: upper-case letters, digits and `_`.
     pub fn set_option(&mut self, name: &str, value: &str) {
         debug_assert!(is_option_name(name), "invalid option name {name}");
-        let text = format!("\" {name} {value}");
-        let kind = classify(&text, false, 0).unwrap_or(LineKind::Other);
-        let new_line = Line {
-            text,
-            breaks: Cow::Borrowed("\n"),
-            kind,
-        };
+        let new_line = Line::option(name, value);
         let is_named = |l: &Line| l.option_name() == Some(name);
         match self.lines.iter().position(is_named) {
             Some(index) => {

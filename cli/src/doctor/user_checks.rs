@@ -3,15 +3,13 @@
 //! `nullok` or a group gate lets it through without one, and a few scratch
 //! codes left. Never prints anything from a secret file but counts.
 
-use std::fs;
-use std::io::{self, ErrorKind};
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::location;
 use rust_totp_core::module_options::{FixedUser, ModuleOptions};
-use rust_totp_core::state_file::{MAX_FILE_SIZE, StateFile};
-use zeroize::Zeroizing;
+use rust_totp_core::state_file::StateFile;
 
 use super::accounts::{Account, Accounts, Password};
 use super::pam_analysis::{CodeAsked, PamAnalysis};
@@ -369,68 +367,58 @@ impl Owner {
 /// The module's checks, in its order: type, mode, owner, size; then
 /// parsing. `path` is on this machine, `shown` is how the system names it.
 fn inspect(path: &Path, shown: &str, owner: &Owner, options: &ModuleOptions) -> FileState {
-    let metadata = match fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if is_missing(&error) => return FileState::Missing,
-        Err(error) => return FileState::Unreadable(error.to_string()),
-    };
-    if !metadata.is_file() {
-        return FileState::Refused(
-            "not a regular file".into(),
-            "replace it with the file written by rust-totp".into(),
-        );
-    }
-    let mode = metadata.mode() & 0o3777;
-    if mode & !options.allowed_perm != 0 {
-        return FileState::Refused(
-            format!(
-                "mode {mode:04o}, the module accepts at most {:04o}",
-                options.allowed_perm
+    let policy = FilePolicy::of_module(owner.uid, options);
+    match Snapshot::read(path, &policy) {
+        Ok(snapshot) => match StateFile::parse(snapshot.contents()) {
+            Ok(state) => FileState::Valid {
+                totp: state.is_totp(),
+                scratch_codes: state.scratch_codes().len(),
+            },
+            Err(error) => FileState::Refused(
+                format!("cannot be parsed: {error}"),
+                "enrol the user again (rust-totp), or repair the line named".into(),
             ),
-            format!("chmod 600 {shown}"),
-        );
-    }
-    if !options.no_strict_owner && metadata.uid() != owner.uid {
-        return FileState::Refused(
-            format!(
-                "owned by uid {}, the module wants {} (uid {})",
-                metadata.uid(),
-                owner.name,
-                owner.uid
-            ),
-            format!("chown {} {shown}", owner.name),
-        );
-    }
-    let size = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
-    if size == 0 || size > MAX_FILE_SIZE {
-        return FileState::Refused(
-            format!("{size} bytes, the module accepts 1 to {MAX_FILE_SIZE}"),
-            "enrol the user again (rust-totp)".into(),
-        );
-    }
-    let contents = match fs::read(path) {
-        Ok(contents) => Zeroizing::new(contents),
-        Err(error) => return FileState::Unreadable(error.to_string()),
-    };
-    match StateFile::parse(&contents) {
-        Ok(state) => FileState::Valid {
-            totp: state.is_totp(),
-            scratch_codes: state.scratch_codes().len(),
         },
-        Err(error) => FileState::Refused(
-            format!("cannot be parsed: {error}"),
-            "enrol the user again (rust-totp), or repair the line named".into(),
-        ),
+        Err(error) => refusal(&error, shown, owner),
     }
 }
 
-fn is_missing(error: &io::Error) -> bool {
-    matches!(error.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory)
+/// What the module's refusal of the file means for the admin.
+fn refusal(error: &StoreError, shown: &str, owner: &Owner) -> FileState {
+    let refused = |why: String, fix: String| FileState::Refused(why, fix);
+    match *error {
+        StoreError::NotFound { .. } => FileState::Missing,
+        StoreError::Resolve {
+            source: Errno::ENOTDIR,
+            ..
+        } => FileState::Missing,
+        StoreError::NotRegularFile { kind, .. } => refused(
+            format!("not a regular file but a {kind}"),
+            "replace it with the file written by rust-totp".into(),
+        ),
+        StoreError::TooPermissive { mode, allowed, .. } => refused(
+            format!("mode {mode:04o}, the module accepts at most {allowed:04o}"),
+            format!("chmod 600 {shown}"),
+        ),
+        StoreError::WrongOwner { owner: uid, .. } => refused(
+            format!(
+                "owned by uid {uid}, the module wants {} (uid {})",
+                owner.name, owner.uid
+            ),
+            format!("chown {} {shown}", owner.name),
+        ),
+        StoreError::InvalidSize { size, max, .. } => refused(
+            format!("{size} bytes, the module accepts 1 to {max}"),
+            "enrol the user again (rust-totp)".into(),
+        ),
+        _ => FileState::Unreadable(error.to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt as _;
 
     const STATE: &str = "JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n11111111\n22222222\n";
