@@ -64,6 +64,12 @@ tests_as_nobody() {
     return "$failed"
 }
 
+# The workspace and the fuzz targets, which live outside it.
+check_format() {
+    cargo fmt --all -- --check &&
+        rustfmt --edition 2024 --check fuzz/fuzz_targets/*.rs fuzz/login/fuzz_targets/*.rs
+}
+
 # Each fuzz target runs briefly from its committed seed corpus; what it finds
 # goes to a scratch corpus, so the committed one stays as it is. The parser
 # and verifier targets (fuzz/) build on the core alone; the login target
@@ -92,7 +98,7 @@ fi
 bash tests/install-deps.sh || exit 1
 
 echo "--- stage 1: unprivileged"
-suite "format" cargo fmt --all -- --check
+suite "format" check_format
 suite "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 suite "documentation" env RUSTDOCFLAGS="-D warnings" \
     cargo doc --workspace --locked --no-deps --document-private-items

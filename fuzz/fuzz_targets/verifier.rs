@@ -29,7 +29,14 @@ fn split(data: &[u8]) -> Option<(u8, u64, &[u8], &[u8], &[u8], &[u8])> {
     let (time, rest) = rest.split_at_checked(5)?;
     let mut parts = rest.splitn(4, |b| *b == 0xff);
     let now = time.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
-    Some((*control, now, parts.next()?, parts.next()?, parts.next()?, parts.next()?))
+    Some((
+        *control,
+        now,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    ))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -54,8 +61,14 @@ fuzz_target!(|data: &[u8]| {
     let outcome = verify(
         &state,
         &settings,
-        &Context { now, remote_host: host },
-        &mut Answers { first_pass, prompt: answer },
+        &Context {
+            now,
+            remote_host: host,
+        },
+        &mut Answers {
+            first_pass,
+            prompt: answer,
+        },
     );
     if let Some(new_state) = outcome.new_state {
         let reparsed = StateFile::parse(&new_state.to_bytes()).expect("written state parses");
