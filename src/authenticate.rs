@@ -27,6 +27,9 @@
 //! looked up and the step tried again, and the later steps of the login
 //! use them from the start.
 //!
+//! What the user is asked and told, and when, follows the reference module;
+//! docs/compatibility.md lists where and why it does not.
+//!
 //! PAM itself is reached only through the [`PamSession`] trait, which the
 //! `ffi` module implements over a real PAM handle; this module is safe code.
 #![forbid(unsafe_code)]
@@ -351,16 +354,8 @@ impl Login<'_> {
     }
 
     fn report_write_failure(&mut self, error: &StoreError) {
-        let shown = [
-            Errno::EPERM,
-            Errno::ENOSPC,
-            Errno::EROFS,
-            Errno::EIO,
-            Errno::EDQUOT,
-        ];
-        if let Some(errno) = error.errno().filter(|e| shown.contains(e)) {
-            self.session
-                .show_error(&format!("Error \"{}\" while writing config", errno.desc()));
+        if let Some(message) = write_failure_message(error) {
+            self.session.show_error(&message);
         }
     }
 
@@ -424,6 +419,20 @@ impl Login<'_> {
                 .log(Severity::Info, &format!("debug: {} ({message})", self.user));
         }
     }
+}
+
+/// What the user is told when the new state could not be written: only
+/// the errors the reference shows (docs/compatibility.md), in its words.
+fn write_failure_message(error: &StoreError) -> Option<String> {
+    let shown = [
+        Errno::EPERM,
+        Errno::ENOSPC,
+        Errno::EROFS,
+        Errno::EIO,
+        Errno::EDQUOT,
+    ];
+    let errno = error.errno().filter(|e| shown.contains(e))?;
+    Some(format!("Error \"{}\" while writing config", errno.desc()))
 }
 
 /// The state file of one login, reached with the owner's file-system

@@ -9,8 +9,8 @@
 //! characters that followed it, so that a file that is parsed and written back
 //! unchanged is byte-identical, lines this crate does not know are kept in
 //! place, and every edit changes the text exactly the way the reference module
-//! does. Parsing validates every option this crate uses and reports the first
-//! problem with its line number; it never panics.
+//! does (docs/compatibility.md). Parsing validates every option this crate
+//! uses and reports the first problem with its line number; it never panics.
 
 use data_encoding::{Encoding, Specification};
 use std::borrow::Cow;

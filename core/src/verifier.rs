@@ -1,6 +1,6 @@
 //! The verifier: decides whether the user's answer is a valid one-time code
 //! and how the state file changes, with the semantics of the reference
-//! module.
+//! module (each deliberate difference is listed in docs/compatibility.md).
 //!
 //! It is a pure function of the parsed state file, the settings, the current
 //! time and remote host, and the answers the user gives; it does no I/O. The
@@ -520,11 +520,11 @@ impl Attempt<'_> {
     }
 
     /// Records `sample`, a code that matched the time step `code_step`
-    /// outside the window, in `RESETTING_TIME_SKEW`. Three samples in quick succession (consecutive
-    /// steps at most two apart) with consistent skews set `TIME_SKEW` to
-    /// their average and accept the code, whose time step is then recorded
-    /// under `DISALLOW_REUSE` like any accepted code (the reference does not
-    /// record it, so it would accept the same code again at once).
+    /// outside the window, in `RESETTING_TIME_SKEW`. Three samples in quick
+    /// succession (consecutive steps at most two apart) with consistent
+    /// skews set `TIME_SKEW` to their average and accept the code, whose
+    /// time step is then recorded under `DISALLOW_REUSE` like any accepted
+    /// code (a deliberate difference: docs/compatibility.md).
     fn learn_skew(&mut self, sample: SkewSample, code_step: i64) -> Check {
         let mut samples = self.file.resetting_time_skew();
         if samples

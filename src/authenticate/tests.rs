@@ -337,3 +337,24 @@ fn within_the_grace_period_a_second_login_from_the_same_host_is_not_asked() {
     assert_eq!(run(&mut session, NOW + 60, &args), PamReturn::AuthErr);
     assert!(!session.prompts.is_empty());
 }
+
+#[test]
+fn only_the_write_errors_the_reference_shows_reach_the_user() {
+    let path = PathBuf::from("/home/u/.google_authenticator");
+    let write = |source| StoreError::Write {
+        path: path.clone(),
+        source,
+    };
+    assert_eq!(
+        write_failure_message(&write(Errno::ENOSPC)).as_deref(),
+        Some("Error \"No space left on device\" while writing config")
+    );
+    for errno in [Errno::EPERM, Errno::EROFS, Errno::EIO, Errno::EDQUOT] {
+        assert!(write_failure_message(&write(errno)).is_some(), "{errno}");
+    }
+    for errno in [Errno::EFBIG, Errno::EACCES, Errno::EINTR] {
+        assert_eq!(write_failure_message(&write(errno)), None, "{errno}");
+    }
+    let refused = StoreError::ChangedUnderneath { path: path.clone() };
+    assert_eq!(write_failure_message(&refused), None);
+}
