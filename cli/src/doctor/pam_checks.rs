@@ -6,6 +6,7 @@
 use std::fs;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use super::pam_analysis::{ModuleUse, PamAnalysis, Skipper, is_totp_line};
 use super::pam_stack::{self, Action, Control, ModuleFile, PamLine, PamStack};
@@ -155,9 +156,14 @@ fn install_hint(root: &SystemRoot) -> String {
     }
 }
 
-/// Whether an apt source's package list (`/var/lib/apt/lists/*_Packages`)
-/// names `package`.
+/// Whether an apt source provides `package`: on this machine as
+/// `apt-cache madison` says (it reads the package lists however apt stores
+/// them, and leaves out packages installed from a file), in a tree from its
+/// uncompressed lists (`/var/lib/apt/lists/*_Packages`).
 fn repository_provides(root: &SystemRoot, package: &str) -> bool {
+    if root.is_real() {
+        return madison_lists(package);
+    }
     let wanted = format!("Package: {package}");
     let Ok(entries) = fs::read_dir(root.path("/var/lib/apt/lists")) else {
         return false;
@@ -171,6 +177,20 @@ fn repository_provides(root: &SystemRoot, package: &str) -> bool {
                 .lines()
                 .map_while(Result::ok)
                 .any(|line| line.trim_end() == wanted)
+        })
+}
+
+/// Whether `apt-cache madison` lists a version of `package` from a source.
+fn madison_lists(package: &str) -> bool {
+    Command::new("apt-cache")
+        .args(["madison", package])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .any(|line| line.split(" | ").next().map(str::trim) == Some(package))
         })
 }
 
