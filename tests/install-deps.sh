@@ -23,7 +23,7 @@ need() {
 }
 
 # Debian packaging and shell checks (debian/, tests/system/build_deb.sh).
-need build-essential debhelper dpkg-dev devscripts lintian libpam0g-dev shellcheck
+need build-essential debhelper dpkg-dev devscripts lintian libpam0g-dev pkgconf shellcheck
 # Real sshd end-to-end test (tests/system/sshd_e2e.sh).
 need openssh-server openssh-client oathtool iproute2 passwd
 # Package install test in a bookworm root (tests/system/container_install.sh).

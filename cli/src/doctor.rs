@@ -1,8 +1,8 @@
-//! `rust-totp doctor`: checks sshd, its PAM stack, the users' secret files
-//! and the clock for the mistakes that lock admins out once the one-time
-//! code is switched on, and prints each check as OK, WARN or FAIL with a
-//! fix. Exits 0 when nothing fails, 1 when something does, 2 on a usage
-//! error.
+//! `rust-totp doctor`: checks sshd, its PAM stack (or another service's),
+//! the users' secret files and the clock for the mistakes that lock admins
+//! out once the one-time code is switched on, and prints each check as OK,
+//! WARN or FAIL with a fix. Exits 0 when nothing fails, 1 when something
+//! does, 2 on a usage error.
 
 mod accounts;
 mod clock;
@@ -11,6 +11,7 @@ mod pam_analysis;
 mod pam_checks;
 mod pam_stack;
 mod report;
+mod service;
 mod sshd_checks;
 mod sshd_config;
 mod sshd_settings;
@@ -24,21 +25,19 @@ use clap::Parser;
 
 use accounts::Accounts;
 use pam_analysis::PamAnalysis;
-use report::{Check, Report, Section, Sources};
-use sshd_checks::PamFlow;
-use sshd_settings::LoadOptions;
+use report::{Check, Colour, Report, Section, Sources};
+use service::Service;
+use sshd_checks::{Logins, PamFlow};
+use sshd_settings::{LoadOptions, SshdSettings};
 use system_root::SystemRoot;
 use user_checks::UserChecks;
-
-/// The PAM service name sshd uses.
-const SSHD_SERVICE: &str = "sshd";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "doctor",
     bin_name = "rust-totp doctor",
-    about = "Check sshd, its PAM stack, the users' secret files and the clock \
-             for set-up mistakes that lock users out",
+    about = "Check sshd, its PAM stack (or another PAM service's), the users' secret \
+             files and the clock for set-up mistakes that lock users out",
     after_help = "Exit status: 0 when no check fails, 1 when one does, 2 on a usage error."
 )]
 struct DoctorArgs {
@@ -50,7 +49,11 @@ struct DoctorArgs {
     #[arg(long, value_name = "PATH")]
     pam_dir: Option<PathBuf>,
 
-    /// Check only these users (default: every account that can log in over ssh)
+    /// The PAM service to check; sshd's own settings are checked only for sshd
+    #[arg(long, value_name = "NAME", default_value = "sshd", value_parser = Service::parse)]
+    service: Service,
+
+    /// Check only these users (default: every account that can log in through the service)
     #[arg(long = "user", value_name = "NAME", num_args = 1..)]
     users: Vec<String>,
 
@@ -82,39 +85,37 @@ pub fn run(args: Vec<OsString>) -> i32 {
     if args.json {
         println!("{}", report.to_json());
     } else {
-        print!("{}", report.to_text());
+        print!("{}", report.to_text(Colour::for_stdout()));
     }
     report.exit_status()
 }
 
 fn diagnose(args: &DoctorArgs) -> Report {
     let root = SystemRoot::new(args.root.clone());
-    let config = args
-        .sshd_config
-        .clone()
-        .unwrap_or_else(|| root.path("/etc/ssh/sshd_config"));
+    let service = &args.service;
     let pam_dir = args
         .pam_dir
         .clone()
         .unwrap_or_else(|| root.path("/etc/pam.d"));
 
-    let sshd = sshd_settings::load(&LoadOptions {
-        root: &root,
-        config: &config,
-        run_sshd_t: root.is_real() && !args.no_sshd_t,
-    });
-    let mut checks = sshd.findings;
-
-    let (pam, pam_checks) = match pam_stack::load(&root, &pam_dir, SSHD_SERVICE, "auth") {
+    let (pam, pam_checks) = match pam_stack::load(&root, &pam_dir, service.name(), "auth") {
         Ok(stack) => {
             let analysis = PamAnalysis::new(stack);
-            let checks = pam_checks::sshd_stack_checks(&root, &analysis);
+            let checks = pam_checks::stack_checks(&root, service, &analysis);
             (Some(analysis), checks)
         }
-        Err(error) => (None, vec![pam_checks::missing_stack_check(&error)]),
+        Err(error) => (None, vec![pam_checks::missing_stack_check(service, &error)]),
     };
     let flow = pam_flow(pam.as_ref());
-    checks.extend(sshd_checks::checks(&sshd.settings, flow));
+    let (sshd_source, sshd, mut checks) = if service.is_sshd() {
+        let sshd = load_sshd(args, &root);
+        let mut checks = sshd.findings;
+        checks.extend(sshd_checks::checks(&sshd.settings, flow));
+        (sshd.source, sshd.settings, checks)
+    } else {
+        let source = format!("not checked (PAM service {service})");
+        (source, SshdSettings::default(), Vec::new())
+    };
     checks.extend(pam_checks);
     checks.push(pam_checks::common_auth_check(
         &root,
@@ -122,14 +123,20 @@ fn diagnose(args: &DoctorArgs) -> Report {
         pam_checks::is_proxmox(&root),
     ));
 
+    let logins = if service.is_sshd() {
+        sshd_checks::logins(&sshd, flow)
+    } else {
+        Logins::through_the_stack()
+    };
     let (users_source, user_checks) = match Accounts::load(&root) {
         Ok(accounts) => {
             let user_checks = UserChecks {
                 root: &root,
+                service,
                 accounts: &accounts,
-                sshd: &sshd.settings,
+                sshd: &sshd,
                 pam: pam.as_ref(),
-                logins: sshd_checks::logins(&sshd.settings, flow),
+                logins,
             };
             (accounts.describe_source(), user_checks.run(&args.users))
         }
@@ -147,11 +154,23 @@ fn diagnose(args: &DoctorArgs) -> Report {
     checks.push(clock::check(&root));
 
     let sources = Sources {
-        sshd: sshd.source,
-        pam: root.show(&pam_dir.join(SSHD_SERVICE)),
+        sshd: sshd_source,
+        pam: root.show(&pam_dir.join(service.name())),
         users: users_source,
     };
     Report::new(sources, checks)
+}
+
+fn load_sshd(args: &DoctorArgs, root: &SystemRoot) -> sshd_settings::Loaded {
+    let config = args
+        .sshd_config
+        .clone()
+        .unwrap_or_else(|| root.path("/etc/ssh/sshd_config"));
+    sshd_settings::load(&LoadOptions {
+        root,
+        config: &config,
+        run_sshd_t: root.is_real() && !args.no_sshd_t,
+    })
 }
 
 /// What the PAM stack adds to sshd's methods. Without a readable stack,

@@ -586,9 +586,18 @@ fn missing_pam_service_fails() {
 #[test]
 fn module_not_installed_fails() {
     let tree = Tree::with_example("publickey-totp", &[]);
-    tree.remove("/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so");
+    let run = tree.doctor(&[]);
+    assert_eq!(
+        run.detail("pam", "installed"),
+        "/lib/x86_64-linux-gnu/security/pam_rust_totp.so"
+    );
+    tree.remove("/lib/x86_64-linux-gnu/security/pam_rust_totp.so");
     let run = tree.doctor(&[]);
     run.assert_only_problems(&["pam/installed: fail"]);
+    assert_eq!(
+        run.detail("pam", "installed"),
+        "pam_rust_totp.so not found: PAM refuses every ssh login"
+    );
 }
 
 #[test]
@@ -602,6 +611,89 @@ fn invalid_module_options_fail() {
     let run = tree.doctor(&[]);
     run.assert_only_problems(&["pam/options: fail"]);
     assert!(run.detail("pam", "options").contains("allowed_perm=0999"));
+}
+
+#[test]
+fn every_invalid_module_option_is_reported() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.edit(
+        "/etc/pam.d/sshd",
+        "pam_rust_totp.so\n",
+        "pam_rust_totp.so nulok debug allowed_perm=0999 grace_period=1h\n",
+    );
+    let run = tree.doctor(&[]);
+    run.assert_only_problems(&["pam/options: fail"]);
+    assert_eq!(
+        run.detail("pam", "options"),
+        "unrecognized option \"nulok\"; invalid \"allowed_perm=0999\": allowed_perm must be a \
+         non-zero octal mode such as 0600; invalid \"grace_period=1h\": grace_period must be a \
+         whole number of seconds: the module refuses every login"
+    );
+    assert!(
+        run.check("pam", "options")["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("correct or remove each of these arguments")
+    );
+}
+
+#[test]
+fn install_hint_names_the_deb_unless_a_repository_provides_the_package() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.remove("/lib/x86_64-linux-gnu/security/pam_rust_totp.so");
+    let fix = |tree: &Tree| {
+        tree.doctor(&[]).check("pam", "installed")["fix"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let built = fix(&tree);
+    assert!(
+        built.starts_with("install the package: `apt install ./libpam-rust-totp_*.deb`"),
+        "{built}"
+    );
+    assert!(built.contains("tests/system/build_deb.sh"));
+    // An apt source that lists another package changes nothing.
+    let lists =
+        "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages";
+    tree.write(
+        lists,
+        "Package: libpam-google-authenticator\nVersion: 20191231-2\n\n",
+    );
+    assert_eq!(fix(&tree), built);
+    tree.write(
+        "/var/lib/apt/lists/apt.example.org_dists_bookworm_main_binary-amd64_Packages",
+        "Package: libpam-rust-totp\nVersion: 0.1.0-1\n\n",
+    );
+    assert_eq!(
+        fix(&tree),
+        "install the package: `apt install libpam-rust-totp`, or write the module's full path \
+         in the line"
+    );
+}
+
+#[test]
+fn a_module_where_libpam_does_not_look_fails() {
+    // Bookworm's libpam loads bare names from /lib/x86_64-linux-gnu/security;
+    // without merged /usr, /usr/lib/... is another directory.
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.remove("/lib/x86_64-linux-gnu/security/pam_rust_totp.so");
+    tree.write("/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so", "");
+    let run = tree.doctor(&[]);
+    run.assert_only_problems(&["pam/installed: fail"]);
+    assert_eq!(
+        run.detail("pam", "installed"),
+        "pam_rust_totp.so is not in /lib/x86_64-linux-gnu/security, where libpam loads modules \
+         named without a path from (it is at /usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so): \
+         PAM refuses every ssh login"
+    );
+    // The full path in the line is loaded from there.
+    tree.edit(
+        "/etc/pam.d/sshd",
+        "pam_rust_totp.so",
+        "/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so",
+    );
+    tree.doctor(&[]).assert_clean();
 }
 
 #[test]
@@ -765,7 +857,77 @@ fn few_scratch_codes_warn() {
     run.assert_only_problems(&["users/alice: warn"]);
     assert!(
         run.detail("users", "alice")
-            .contains("1 scratch codes left")
+            .contains("TOTP, 1 scratch code left")
+    );
+}
+
+#[test]
+fn fixes_name_the_enrolment_command_for_the_files_place() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.remove("/home/bob/.google_authenticator");
+    let fix = |tree: &Tree| {
+        tree.doctor(&[]).check("users", "bob")["fix"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        fix(&tree)
+            .starts_with("enrol first: run `rust-totp` as bob, or as root `rust-totp --user bob`"),
+        "{}",
+        fix(&tree)
+    );
+    // A central file: bob cannot write /var/lib/totp, root enrols him.
+    tree.edit(
+        "/etc/pam.d/sshd",
+        "pam_rust_totp.so\n",
+        "pam_rust_totp.so secret=/var/lib/totp/${USER}\n",
+    );
+    assert!(
+        fix(&tree)
+            .starts_with("enrol first: as root: `rust-totp --user bob -s /var/lib/totp/bob`,"),
+        "{}",
+        fix(&tree)
+    );
+    // Kept by root for everyone (user=root): the file is handed to root.
+    tree.edit(
+        "/etc/pam.d/sshd",
+        "secret=/var/lib/totp/${USER}",
+        "user=root secret=/var/lib/totp/${USER}",
+    );
+    assert!(
+        fix(&tree).starts_with(
+            "enrol first: as root: `rust-totp --user bob -s /var/lib/totp/bob`, then \
+             `chown root /var/lib/totp/bob`,"
+        ),
+        "{}",
+        fix(&tree)
+    );
+}
+
+#[test]
+fn few_scratch_codes_in_a_central_file_name_roots_command() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.edit(
+        "/etc/pam.d/sshd",
+        "pam_rust_totp.so\n",
+        "pam_rust_totp.so secret=/var/lib/totp/${USER} no_strict_owner\n",
+    );
+    let text = tree.read("/home/alice/.google_authenticator");
+    let kept: Vec<&str> = text.lines().take(6).collect();
+    tree.write("/var/lib/totp/alice", &(kept.join("\n") + "\n"));
+    tree.chmod("/var/lib/totp/alice", 0o400);
+    tree.copy_in(
+        &tree.path("/home/bob/.google_authenticator"),
+        "/var/lib/totp/bob",
+    );
+    tree.chmod("/var/lib/totp/bob", 0o400);
+    let run = tree.doctor(&[]);
+    run.assert_only_problems(&["users/alice: warn"]);
+    assert_eq!(
+        run.check("users", "alice")["fix"],
+        "enrol alice again (as root: `rust-totp --user alice -s /var/lib/totp/alice`) and keep \
+         the new scratch codes"
     );
 }
 
@@ -822,6 +984,54 @@ fn accounts_that_cannot_log_in_are_not_checked() {
 }
 
 #[test]
+fn root_logging_in_with_a_key_alone_where_others_need_a_code_warns() {
+    // The guide's password and code: keys still log in alone, and
+    // PermitRootLogin prohibit-password lets root in by key only, so root
+    // is never asked for the code that everyone typing a password is.
+    let tree = Tree::new(&["ubuntu-password-totp"]);
+    tree.write(
+        "/root/.ssh/authorized_keys",
+        "ssh-ed25519 AAAA root@admin\n",
+    );
+    let run = tree.doctor(&[]);
+    run.assert_only_problems(&[
+        "sshd/AuthenticationMethods: warn",
+        "sshd/PasswordAuthentication: warn",
+        "users/root: warn",
+    ]);
+    assert!(
+        run.detail("users", "root")
+            .contains("logs in with an SSH key alone, never asked for a code"),
+        "{}",
+        run.detail("users", "root")
+    );
+    assert!(
+        run.detail("users", "root")
+            .contains("root bypasses the second factor")
+    );
+    assert!(
+        run.check("users", "root")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`PermitRootLogin no`")
+    );
+    // Where no login is asked for a code at all, AuthenticationMethods
+    // fails for everyone; root is not singled out.
+    tree.write(
+        "/etc/ssh/sshd_config.d/keys.conf",
+        "AuthenticationMethods publickey\n",
+    );
+    let run = tree.doctor(&[]);
+    assert_eq!(run.status("sshd", "AuthenticationMethods"), "fail");
+    assert!(!run.detail("users", "root").contains("bypasses"));
+    // Without a key root cannot log in, and is not listed.
+    tree.remove("/etc/ssh/sshd_config.d/keys.conf");
+    tree.remove("/root/.ssh");
+    let run = tree.doctor(&[]);
+    assert!(run.checks().iter().all(|check| check["name"] != "root"));
+}
+
+#[test]
 fn requested_users_only() {
     let tree = Tree::with_example("publickey-totp", &[]);
     let run = tree.doctor(&["--user", "alice", "nosuchuser", "--user", "daemon"]);
@@ -838,6 +1048,118 @@ fn requested_users_only() {
         run.detail("users", "daemon")
             .contains("cannot log in over ssh (shell /usr/sbin/nologin)")
     );
+}
+
+// ---- other PAM services ----------------------------------------------------
+
+#[test]
+fn another_pam_service_is_checked_without_sshd() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.write(
+        "/etc/pam.d/login",
+        "auth optional pam_faildelay.so delay=3000000\n@include common-auth\n\
+         auth required pam_rust_totp.so nulok grace_period=x\naccount required pam_nologin.so\n",
+    );
+    let run = tree.doctor(&["--service", "login"]);
+    assert_eq!(run.json["sources"]["pam"], "/etc/pam.d/login");
+    assert_eq!(
+        run.json["sources"]["sshd"],
+        "not checked (PAM service login)"
+    );
+    assert!(run.checks().iter().all(|check| check["section"] != "sshd"));
+    assert_eq!(
+        run.detail("pam", "module"),
+        "pam_rust_totp.so (/etc/pam.d/login:3)"
+    );
+    assert_eq!(
+        run.detail("pam", "password"),
+        "common-auth asks the Unix password first, then the module asks the code"
+    );
+    // On the console root, whom sshd keeps out, is asked for a code too.
+    run.assert_only_problems(&["pam/options: fail", "users/root: fail"]);
+    assert!(
+        run.detail("users", "root")
+            .starts_with("no /root/.google_authenticator: locked out")
+    );
+    // Users are those with a login shell and a usable password; bob's
+    // locked one cannot pass pam_unix.
+    let shadow = tree.read("/etc/shadow");
+    let bob = shadow
+        .lines()
+        .find(|line| line.starts_with("bob:"))
+        .unwrap();
+    tree.edit("/etc/shadow", bob, "bob:!:19700::::::");
+    tree.edit("/etc/pam.d/login", " nulok grace_period=x", "");
+    tree.remove("/home/alice/.google_authenticator");
+    let run = tree.doctor(&["--service", "login"]);
+    run.assert_only_problems(&["users/root: fail", "users/alice: fail"]);
+    assert!(
+        run.detail("users", "root")
+            .starts_with("no /root/.google_authenticator: locked out")
+    );
+    assert!(run.checks().iter().all(|check| check["name"] != "bob"));
+    assert_eq!(
+        run.detail("users", "alice"),
+        "no /home/alice/.google_authenticator: locked out (the module has no nullok)"
+    );
+    // The same tree through sshd is judged by sshd's settings: bob logs in
+    // with his key.
+    let run = tree.doctor(&[]);
+    assert_eq!(run.status("users", "bob"), "ok");
+}
+
+#[test]
+fn another_pam_service_without_the_module_or_file_names_it() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.write(
+        "/etc/pam.d/su",
+        "auth sufficient pam_rootok.so\n@include common-auth\n",
+    );
+    let run = tree.doctor(&["--service", "su"]);
+    assert_eq!(run.status("pam", "module"), "fail");
+    assert!(run.detail("pam", "module").contains("in su's auth stack"));
+    assert!(
+        run.check("pam", "module")["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("add `auth required pam_rust_totp.so` to /etc/pam.d/su")
+    );
+    let run = tree.doctor(&["--service", "cockpit"]);
+    assert_eq!(run.status("pam", "stack"), "fail");
+    assert!(
+        run.detail("pam", "stack")
+            .contains("cannot read /etc/pam.d/cockpit")
+    );
+    assert!(
+        run.detail("pam", "stack")
+            .contains("the PAM service cockpit falls back to /etc/pam.d/other")
+    );
+}
+
+#[test]
+fn bad_service_names_are_usage_errors() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    for bad in ["", "..", "../shadow", "/etc/pam.d/sshd", "ss hd"] {
+        let output = Command::new(DOCTOR)
+            .args(["doctor", "--root"])
+            .arg(tree.dir.path())
+            .args(["--no-sshd-t", "--service", bad])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+        assert!(output.stdout.is_empty(), "{bad:?}: nothing is printed");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("invalid value") && stderr.contains("--service <NAME>"),
+            "{bad:?}: {stderr}"
+        );
+    }
+    let output = Command::new(DOCTOR)
+        .args(["doctor", "--service", "../shadow"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a file name in /etc/pam.d"), "{stderr}");
 }
 
 // ---- clock -----------------------------------------------------------------
@@ -878,6 +1200,50 @@ fn text_report_lists_checks_with_fixes_and_a_summary() {
             .starts_with("fix: enrol first: run `rust-totp` as bob")
     );
     assert!(text.trim_end().ends_with("1 FAIL"));
+}
+
+/// Runs the doctor on a pseudo-terminal (util-linux `script`) with `env`
+/// added and returns what it printed.
+fn doctor_on_a_terminal(tree: &Tree, env: &[(&str, &str)], args: &str) -> String {
+    let command = format!(
+        "{DOCTOR} doctor --root {} --no-sshd-t {args}",
+        tree.dir.path().display()
+    );
+    let output = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run script(1)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_text_report_is_coloured_on_a_terminal_unless_no_color_is_set() {
+    let tree = Tree::with_example("publickey-totp", &[]);
+    tree.remove("/home/bob/.google_authenticator");
+    let coloured = doctor_on_a_terminal(&tree, &[], "");
+    assert!(
+        coloured.contains("  \x1b[32mOK  \x1b[0m  UsePAM"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("  \x1b[1;31mFAIL\x1b[0m  bob"),
+        "{coloured}"
+    );
+    // NO_COLOR set to anything but the empty string turns it off.
+    let empty = doctor_on_a_terminal(&tree, &[("NO_COLOR", "")], "");
+    assert!(empty.contains("\x1b[32mOK"), "{empty}");
+    let plain = doctor_on_a_terminal(&tree, &[("NO_COLOR", "1")], "");
+    assert!(plain.contains("  OK    UsePAM"), "{plain}");
+    assert!(!plain.contains('\x1b'), "{plain}");
+    let json = doctor_on_a_terminal(&tree, &[], "--json");
+    assert!(json.contains("\"summary\""), "{json}");
+    assert!(!json.contains('\x1b'), "{json}");
+    // Piped: no colour.
+    let (_, piped) = tree.doctor_text(&[]);
+    assert!(piped.contains("  OK    UsePAM"));
+    assert!(!piped.contains('\x1b'));
 }
 
 #[test]

@@ -12,6 +12,11 @@
 #
 # Afterwards lintian checks the .deb and the script fails on any error.
 #
+# Build dependencies (Debian bookworm): git, dpkg-dev, debhelper, libpam0g-dev,
+# pkgconf, lintian, a C toolchain (build-essential) and the Rust toolchain from
+# rustup (cargo on PATH). A missing one is named with the command that
+# installs it.
+#
 # Environment:
 #   RT_DEB_OUT         output directory (default target/deb)
 #   DEB_BUILD_OPTIONS  passed on; "nocheck" is added unless RT_DEB_CHECK=1
@@ -45,9 +50,42 @@ collect_artefacts() {
     done
 }
 
+# install_hint TOOL: how to get TOOL on Debian.
+install_hint() {
+    case "$1" in
+    cargo) printf 'install Rust with rustup (https://rustup.rs) and put ~/.cargo/bin on PATH' ;;
+    dpkg-buildpackage | dpkg-parsechangelog | dpkg-checkbuilddeps) printf 'apt-get install dpkg-dev' ;;
+    dh) printf 'apt-get install debhelper' ;;
+    *) printf 'apt-get install %s' "$1" ;;
+    esac
+}
+
+# require_build_tools TOOL...: every tool must be on PATH; a missing one is
+# named with how to get it.
+require_build_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 ||
+            rt_skip_or_fail "required tool '$tool' not found: $(install_hint "$tool")"
+    done
+}
+
+# require_build_deps: debian/control's Build-Depends must be installed.
+require_build_deps() {
+    local unmet
+    if ! unmet="$(cd "$RT_REPO_ROOT" && dpkg-checkbuilddeps 2>&1)"; then
+        unmet="$(printf '%s\n' "$unmet" | sed -n 's/.*Unmet build dependencies: //p')"
+        # Versions dropped, the first of alternatives kept; debhelper provides
+        # debhelper-compat.
+        unmet="$(printf '%s\n' "$unmet" |
+            sed 's/([^)]*)//g; s/ *| *[^ ]*//g; s/debhelper-compat/debhelper/g; s/  */ /g; s/ *$//')"
+        rt_skip_or_fail "unmet build dependencies: apt-get install $unmet"
+    fi
+}
+
 run_lintian() {
     local deb="$1" report="$OUT/lintian.txt"
-    rt_require_tools lintian
+    require_build_tools lintian
     # --fail-on error: warnings are reported, errors fail the build.
     if lintian --fail-on error --display-info "$deb" >"$report" 2>&1; then
         sed 's/^/lintian: /' "$report" >&2
@@ -59,7 +97,8 @@ run_lintian() {
 
 main() {
     local version upstream stage deb options
-    rt_require_tools git dpkg-buildpackage dpkg-parsechangelog dh cargo tar
+    require_build_tools git dpkg-buildpackage dpkg-parsechangelog dpkg-checkbuilddeps dh cargo tar
+    require_build_deps
     version="$(dpkg-parsechangelog -l "$RT_REPO_ROOT/debian/changelog" -S Version)"
     upstream="${version%-*}"
     stage="$OUT/src/pam-rust-totp-$upstream"

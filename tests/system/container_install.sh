@@ -3,7 +3,10 @@
 # root file system, enrols users with rust-totp and authenticates through the
 # installed PAM module with pamtester. Google's pam_google_authenticator is
 # installed next to it, which checks that the packages are co-installable and
-# that both modules share the same secret files and used-code state.
+# that both modules share the same secret files and used-code state. The
+# module must be where bookworm's own PAM modules are (/lib/<multiarch>/
+# security in dpkg's database), and removing the package must print no
+# warning.
 #
 # Usage: tests/system/container_install.sh [PATH/TO/libpam-rust-totp_*.deb]
 #        tests/system/container_install.sh --prepare-cache
@@ -107,8 +110,9 @@ enter_root() {
 INSIDE_USER=rt_user
 # Enrolled without a rate limit, for the checks against Google's module.
 INSIDE_INTEROP_USER=rt_interop
-INSIDE_MODULE=/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so
+INSIDE_MODULE=/lib/x86_64-linux-gnu/security/pam_rust_totp.so
 INSIDE_LOG=/root/rt-test/pamtester.log
+INSIDE_REMOVE_LOG=/root/rt-test/apt-remove.log
 
 # inside_pam_auth SERVICE USER CODE: pamtester authentication answering the
 # prompt with CODE; output goes to the log.
@@ -128,8 +132,18 @@ inside_install() {
     fi
 }
 
+# inside_owners PATH: the packages dpkg's database lists for PATH, one a line.
+inside_owners() {
+    dpkg-query -S "$1" 2>/dev/null | sed 's/: .*//; s/, /\n/g' | sort
+}
+
 inside_check_files() {
     rt_check "PAM module in the multiarch security directory" test -f "$INSIDE_MODULE"
+    rt_check "dpkg lists the module as $INSIDE_MODULE" \
+        test "$(inside_owners "$INSIDE_MODULE")" = libpam-rust-totp
+    rt_check "the module's directory is the one libpam-modules' modules are in" \
+        test "$(inside_owners "${INSIDE_MODULE%/*}" | tr '\n' ' ')" = \
+        "libpam-google-authenticator libpam-modules:amd64 libpam-rust-totp "
     rt_check "rust-totp in /usr/bin" test -x /usr/bin/rust-totp
     rt_check "man pages installed" \
         test -f /usr/share/man/man8/pam_rust_totp.8.gz -a -f /usr/share/man/man1/rust-totp.1.gz
@@ -193,8 +207,16 @@ inside_interop() {
 }
 
 inside_remove() {
-    DEBIAN_FRONTEND=noninteractive apt-get remove -y libpam-rust-totp >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y libpam-rust-totp \
+        >"$INSIDE_REMOVE_LOG" 2>&1 || true
     rt_check "apt-get remove deletes the module" test ! -e "$INSIDE_MODULE"
+    if grep -i 'warning' "$INSIDE_REMOVE_LOG"; then
+        rt_fail "apt-get remove prints no warning"
+    else
+        rt_pass "apt-get remove prints no warning"
+    fi
+    rt_check "the other PAM modules stay" \
+        test -f /lib/x86_64-linux-gnu/security/pam_unix.so
 }
 
 inside_main() {
@@ -223,8 +245,8 @@ write_inside_script() {
     {
         printf '#!/bin/bash\nset -uo pipefail\n'
         cat "$(dirname "$0")/lib.sh"
-        declare -p INSIDE_USER INSIDE_INTEROP_USER INSIDE_MODULE INSIDE_LOG
-        declare -f inside_pam_auth inside_install inside_check_files \
+        declare -p INSIDE_USER INSIDE_INTEROP_USER INSIDE_MODULE INSIDE_LOG INSIDE_REMOVE_LOG
+        declare -f inside_pam_auth inside_install inside_owners inside_check_files \
             inside_write_services inside_enrol inside_authenticate inside_interop \
             inside_remove inside_main
         printf 'RT_TEST_NAME=container_install\ninside_main "$@"\n'

@@ -63,6 +63,17 @@ impl ModuleUse {
         self.options.as_ref().is_ok_and(|options| options.nullok)
     }
 
+    /// Every argument the module refuses, in order. The module reports
+    /// only the first; each argument is judged on its own, so this lists
+    /// them all.
+    pub fn option_errors(&self) -> Vec<OptionError> {
+        self.line
+            .args
+            .iter()
+            .filter_map(|arg| ModuleOptions::parse(&[arg]).err())
+            .collect()
+    }
+
     pub fn forward_pass(&self) -> bool {
         self.options
             .as_ref()
@@ -343,6 +354,24 @@ mod tests {
             &["bogus"],
         )]);
         assert!(analysis.module().unwrap().options.is_err());
+    }
+
+    #[test]
+    fn every_refused_argument_is_listed() {
+        let analysis = analysis(vec![line(
+            Control::Required,
+            "pam_rust_totp.so",
+            &["nulok", "debug", "allowed_perm=0999", "grace_period=1h"],
+        )]);
+        let errors = analysis.module().unwrap().option_errors();
+        assert_eq!(
+            errors,
+            [
+                OptionError::Unknown("nulok".into()),
+                OptionError::Permissions("allowed_perm=0999".into()),
+                OptionError::GracePeriod("grace_period=1h".into()),
+            ]
+        );
     }
 
     #[test]

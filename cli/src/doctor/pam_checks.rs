@@ -1,20 +1,32 @@
-//! Checks of the PAM side: the module is in sshd's auth stack, installed,
+//! Checks of the PAM side: the module is in the service's auth stack, installed,
 //! with valid options and a control that makes a wrong code fail; `nullok`;
 //! where the password is asked; lines that skip the module; and the module
 //! kept out of `common-auth`, which on Proxmox VE breaks the web login.
 
+use std::fs;
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use super::pam_analysis::{ModuleUse, PamAnalysis, Skipper, is_totp_line};
-use super::pam_stack::{self, Action, Control, PamLine, PamStack};
+use super::pam_stack::{self, Action, Control, ModuleFile, PamLine, PamStack};
 use super::report::{Check, Section};
+use super::service::Service;
 use super::system_root::{ReadError, SystemRoot};
+
+/// The Debian package with the module and rust-totp.
+const PACKAGE: &str = "libpam-rust-totp";
 
 /// Files and directories only a Proxmox VE installation has.
 const PROXMOX_MARKERS: [&str; 3] = ["/etc/pve", "/usr/share/perl5/PVE", "/usr/bin/pveversion"];
 
-const ADD_MODULE: &str = "add `auth required pam_rust_totp.so` to /etc/pam.d/sshd \
-    (see the pam.d examples shipped with rust-totp)";
+fn add_module(service: &Service) -> String {
+    format!(
+        "add `auth required pam_rust_totp.so` to {} (see the pam.d examples shipped with \
+         rust-totp)",
+        service.file()
+    )
+}
 
 pub fn is_proxmox(root: &SystemRoot) -> bool {
     PROXMOX_MARKERS
@@ -22,8 +34,8 @@ pub fn is_proxmox(root: &SystemRoot) -> bool {
         .any(|marker| root.path(marker).exists())
 }
 
-/// The checks of sshd's auth stack.
-pub fn sshd_stack_checks(root: &SystemRoot, analysis: &PamAnalysis) -> Vec<Check> {
+/// The checks of the service's auth stack.
+pub fn stack_checks(root: &SystemRoot, service: &Service, analysis: &PamAnalysis) -> Vec<Check> {
     let mut checks: Vec<Check> = analysis
         .stack
         .problems
@@ -41,14 +53,16 @@ pub fn sshd_stack_checks(root: &SystemRoot, analysis: &PamAnalysis) -> Vec<Check
         checks.push(Check::fail(
             Section::Pam,
             "module",
-            "neither pam_rust_totp.so nor pam_google_authenticator.so is in sshd's auth stack: \
-             no code is asked",
-            ADD_MODULE,
+            format!(
+                "neither pam_rust_totp.so nor pam_google_authenticator.so is in {service}'s auth \
+                 stack: no code is asked"
+            ),
+            add_module(service),
         ));
         return checks;
     };
     checks.push(module_check(analysis));
-    checks.push(installed_check(root, &module.line));
+    checks.push(installed_check(root, service, &module.line));
     checks.push(control_check(&analysis.stack, module));
     checks.push(options_check(module));
     if module.options.is_ok() {
@@ -59,13 +73,16 @@ pub fn sshd_stack_checks(root: &SystemRoot, analysis: &PamAnalysis) -> Vec<Check
     checks
 }
 
-/// The check when `/etc/pam.d/sshd` cannot be read.
-pub fn missing_stack_check(error: &ReadError) -> Check {
+/// The check when the service's file cannot be read.
+pub fn missing_stack_check(service: &Service, error: &ReadError) -> Check {
     Check::fail(
         Section::Pam,
         "stack",
-        format!("{error}: sshd's PAM service falls back to /etc/pam.d/other"),
-        format!("create it from your distribution's default, then {ADD_MODULE}"),
+        format!("{error}: the PAM service {service} falls back to /etc/pam.d/other"),
+        format!(
+            "create it from your distribution's default, then {}",
+            add_module(service)
+        ),
     )
 }
 
@@ -98,30 +115,83 @@ fn module_check(analysis: &PamAnalysis) -> Check {
     Check::ok(Section::Pam, "module", lines.join(""))
 }
 
-fn installed_check(root: &SystemRoot, line: &PamLine) -> Check {
-    if let Some(path) = pam_stack::find_module(root, &line.module) {
-        return Check::ok(Section::Pam, "installed", root.show(&path));
-    }
-    let fix = "install the package (apt install libpam-rust-totp) or correct the module path";
-    if line.skip_if_missing {
-        Check::fail(
-            Section::Pam,
-            "installed",
-            format!(
-                "{} not found; the line starts with `-`, so PAM skips it silently and no code \
-                 is asked",
-                line.module
-            ),
-            fix,
-        )
+fn installed_check(root: &SystemRoot, service: &Service, line: &PamLine) -> Check {
+    let not_found = match pam_stack::find_module(root, &line.module) {
+        ModuleFile::Found(path) => return Check::ok(Section::Pam, "installed", root.show(&path)),
+        ModuleFile::Elsewhere { found, module_dir } => format!(
+            "{} is not in {}, where libpam loads modules named without a path from (it is at {})",
+            line.module,
+            root.show(&module_dir),
+            root.show(&found)
+        ),
+        ModuleFile::Missing => format!("{} not found", line.module),
+    };
+    let fix = format!(
+        "{}, or write the module's full path in the line",
+        install_hint(root)
+    );
+    let effect = if line.skip_if_missing {
+        "the line starts with `-`, so PAM skips it silently and no code is asked".to_owned()
     } else {
-        Check::fail(
-            Section::Pam,
-            "installed",
-            format!("{} not found: PAM refuses every ssh login", line.module),
-            fix,
+        format!("PAM refuses every {}", service.logins())
+    };
+    Check::fail(
+        Section::Pam,
+        "installed",
+        format!("{not_found}: {effect}"),
+        fix,
+    )
+}
+
+/// How to install the package: from the repository when one of the checked
+/// system's apt sources provides it, else the `.deb` built from the source.
+fn install_hint(root: &SystemRoot) -> String {
+    if repository_provides(root, PACKAGE) {
+        format!("install the package: `apt install {PACKAGE}`")
+    } else {
+        format!(
+            "install the package: `apt install ./{PACKAGE}_*.deb`, built from the source with \
+             `bash tests/system/build_deb.sh` (no apt source provides {PACKAGE})"
         )
     }
+}
+
+/// Whether an apt source provides `package`: on this machine as
+/// `apt-cache madison` says (it reads the package lists however apt stores
+/// them, and leaves out packages installed from a file), in a tree from its
+/// uncompressed lists (`/var/lib/apt/lists/*_Packages`).
+fn repository_provides(root: &SystemRoot, package: &str) -> bool {
+    if root.is_real() {
+        return madison_lists(package);
+    }
+    let wanted = format!("Package: {package}");
+    let Ok(entries) = fs::read_dir(root.path("/var/lib/apt/lists")) else {
+        return false;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with("_Packages"))
+        .filter_map(|entry| fs::File::open(entry.path()).ok())
+        .any(|file| {
+            BufReader::new(file)
+                .lines()
+                .map_while(Result::ok)
+                .any(|line| line.trim_end() == wanted)
+        })
+}
+
+/// Whether `apt-cache madison` lists a version of `package` from a source.
+fn madison_lists(package: &str) -> bool {
+    Command::new("apt-cache")
+        .args(["madison", package])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .any(|line| line.split(" | ").next().map(str::trim) == Some(package))
+        })
 }
 
 /// A wrong code must fail the stack: `required`/`requisite`, or the
@@ -169,18 +239,32 @@ fn denied_on_failure(stack: &PamStack, index: usize) -> bool {
 }
 
 fn options_check(module: &ModuleUse) -> Check {
-    match &module.options {
-        Ok(_) if module.line.args.is_empty() => {
-            Check::ok(Section::Pam, "options", "none (defaults)")
-        }
-        Ok(_) => Check::ok(Section::Pam, "options", module.line.args.join(" ")),
-        Err(error) => Check::fail(
-            Section::Pam,
-            "options",
-            format!("{error}: the module refuses every login"),
-            "correct or remove the argument; see pam_rust_totp(8)",
-        ),
+    if module.options.is_ok() {
+        let detail = if module.line.args.is_empty() {
+            "none (defaults)".to_owned()
+        } else {
+            module.line.args.join(" ")
+        };
+        return Check::ok(Section::Pam, "options", detail);
     }
+    let errors: Vec<String> = module
+        .option_errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Check::fail(
+        Section::Pam,
+        "options",
+        format!("{}: the module refuses every login", errors.join("; ")),
+        format!(
+            "correct or remove {}; see pam_rust_totp(8)",
+            if errors.len() == 1 {
+                "the argument"
+            } else {
+                "each of these arguments"
+            }
+        ),
+    )
 }
 
 fn nullok_check(analysis: &PamAnalysis, module: &ModuleUse) -> Check {
@@ -342,7 +426,6 @@ pub fn common_auth_check(root: &SystemRoot, pam_dir: &Path, proxmox: bool) -> Ch
 mod tests {
     use super::*;
     use crate::doctor::report::Status;
-    use std::fs;
 
     struct Tree {
         _dir: tempfile::TempDir,
@@ -364,7 +447,7 @@ mod tests {
         fn checks(&self) -> Vec<Check> {
             let stack =
                 pam_stack::load(&self.root, &self.root.path("/etc/pam.d"), "sshd", "auth").unwrap();
-            sshd_stack_checks(&self.root, &PamAnalysis::new(stack))
+            stack_checks(&self.root, &Service::default(), &PamAnalysis::new(stack))
         }
     }
 

@@ -338,35 +338,89 @@ fn parse_action(text: &str) -> Option<Action> {
     })
 }
 
-/// Where a module named in a stack is installed, if anywhere: an absolute
-/// path as written, else the first of the usual security directories.
-pub fn find_module(root: &SystemRoot, module: &str) -> Option<PathBuf> {
-    if module.starts_with('/') {
-        let path = root.path(module);
-        return path.is_file().then_some(path);
-    }
-    module_dirs(root)
-        .into_iter()
-        .map(|dir| dir.join(module))
-        .find(|path| path.is_file())
+/// Where a module named in a stack is, as libpam would load it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleFile {
+    Found(PathBuf),
+    /// Named without a path, not in libpam's module directory but in
+    /// another security directory, where libpam does not look.
+    Elsewhere {
+        found: PathBuf,
+        module_dir: PathBuf,
+    },
+    Missing,
 }
 
-fn module_dirs(root: &SystemRoot) -> Vec<PathBuf> {
+/// An absolute path as written; a bare name in the `security` directory
+/// beside the checked system's libpam, which is where libpam loads it from
+/// (`/lib/<multiarch>/security` on Debian bookworm). Without a libpam in
+/// the tree, the first of the usual security directories that has it.
+pub fn find_module(root: &SystemRoot, module: &str) -> ModuleFile {
+    if module.starts_with('/') {
+        let path = root.path(module);
+        return if path.is_file() {
+            ModuleFile::Found(path)
+        } else {
+            ModuleFile::Missing
+        };
+    }
+    let anywhere = module_dirs(root)
+        .into_iter()
+        .map(|dir| dir.join(module))
+        .find(|path| path.is_file());
+    let Some(module_dir) = libpam_module_dir(root) else {
+        return anywhere.map_or(ModuleFile::Missing, ModuleFile::Found);
+    };
+    let path = module_dir.join(module);
+    match anywhere {
+        _ if path.is_file() => ModuleFile::Found(path),
+        Some(found) => ModuleFile::Elsewhere { found, module_dir },
+        None => ModuleFile::Missing,
+    }
+}
+
+/// The library directories, each with its subdirectories (the multiarch
+/// ones) first.
+fn lib_dirs(root: &SystemRoot) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    for lib in ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"] {
+    for lib in ["/lib", "/usr/lib", "/lib64", "/usr/lib64"] {
         let lib = root.path(lib);
-        dirs.push(lib.join("security"));
         let Ok(entries) = fs::read_dir(&lib) else {
             continue;
         };
         let mut arch_dirs: Vec<PathBuf> = entries
             .filter_map(Result::ok)
-            .map(|entry| entry.path().join("security"))
+            .map(|entry| entry.path())
             .filter(|dir| dir.is_dir())
             .collect();
-        arch_dirs.sort();
+        // This machine's own multiarch directory before any other.
+        arch_dirs.sort_by_key(|dir| {
+            let native = dir
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(std::env::consts::ARCH));
+            (!native, dir.clone())
+        });
         dirs.extend(arch_dirs);
+        dirs.push(lib);
     }
+    dirs
+}
+
+/// `security` beside the first `libpam.so.0` found.
+fn libpam_module_dir(root: &SystemRoot) -> Option<PathBuf> {
+    lib_dirs(root)
+        .into_iter()
+        .find(|dir| dir.join("libpam.so.0").exists())
+        .map(|dir| dir.join("security"))
+}
+
+fn module_dirs(root: &SystemRoot) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = lib_dirs(root)
+        .into_iter()
+        .map(|dir| dir.join("security"))
+        .filter(|dir| dir.is_dir())
+        .collect();
+    dirs.push(root.path("/usr/local/lib/security"));
     dirs
 }
 
@@ -500,20 +554,67 @@ mod tests {
         assert_eq!(parse_control("[success]"), None);
     }
 
-    #[test]
-    fn modules_are_found_in_multiarch_dirs_or_by_path() {
+    fn module_tree(files: &[&str]) -> (tempfile::TempDir, SystemRoot) {
         let dir = tempfile::tempdir().unwrap();
         let root = SystemRoot::new(dir.path().to_owned());
-        let security = root.path("/usr/lib/x86_64-linux-gnu/security");
-        fs::create_dir_all(&security).unwrap();
-        fs::write(security.join("pam_rust_totp.so"), b"").unwrap();
+        for file in files {
+            let path = root.path(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"").unwrap();
+        }
+        (dir, root)
+    }
+
+    #[test]
+    fn without_libpam_modules_are_found_in_any_security_dir_or_by_path() {
+        let installed = "/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so";
+        let (_dir, root) = module_tree(&[installed]);
         assert_eq!(
             find_module(&root, "pam_rust_totp.so"),
-            Some(security.join("pam_rust_totp.so"))
+            ModuleFile::Found(root.path(installed))
         );
-        assert!(
-            find_module(&root, "/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so").is_some()
+        assert_eq!(
+            find_module(&root, installed),
+            ModuleFile::Found(root.path(installed))
         );
-        assert_eq!(find_module(&root, "pam_google_authenticator.so"), None);
+        assert_eq!(
+            find_module(&root, "pam_google_authenticator.so"),
+            ModuleFile::Missing
+        );
+        assert_eq!(
+            find_module(&root, "/lib/pam_rust_totp.so"),
+            ModuleFile::Missing
+        );
+    }
+
+    #[test]
+    fn bare_names_are_looked_up_beside_libpam_only() {
+        let bookworm = "/lib/x86_64-linux-gnu/security/pam_rust_totp.so";
+        let usr = "/usr/lib/x86_64-linux-gnu/security/pam_rust_totp.so";
+        let libpam = "/lib/x86_64-linux-gnu/libpam.so.0";
+        let (_dir, root) = module_tree(&[libpam, bookworm]);
+        assert_eq!(
+            find_module(&root, "pam_rust_totp.so"),
+            ModuleFile::Found(root.path(bookworm))
+        );
+        // Without merged /usr, /usr/lib is not where libpam looks.
+        let (_dir, root) =
+            module_tree(&[libpam, usr, "/lib/x86_64-linux-gnu/security/pam_unix.so"]);
+        assert_eq!(
+            find_module(&root, "pam_rust_totp.so"),
+            ModuleFile::Elsewhere {
+                found: root.path(usr),
+                module_dir: root.path("/lib/x86_64-linux-gnu/security"),
+            }
+        );
+        assert_eq!(find_module(&root, usr), ModuleFile::Found(root.path(usr)));
+        let local = "/usr/local/lib/security/pam_rust_totp.so";
+        let (_dir, root) = module_tree(&[libpam, local]);
+        assert!(matches!(
+            find_module(&root, "pam_rust_totp.so"),
+            ModuleFile::Elsewhere { .. }
+        ));
+        let (_dir, root) = module_tree(&[libpam]);
+        assert_eq!(find_module(&root, "pam_rust_totp.so"), ModuleFile::Missing);
     }
 }

@@ -1,7 +1,9 @@
 //! The doctor's findings and their two renderings: an aligned text table for
-//! people and a JSON document for configuration management.
+//! people (status words coloured on a terminal) and a JSON document for
+//! configuration management (never coloured).
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 
 use serde::Serialize;
 
@@ -22,6 +24,42 @@ impl Status {
             Status::Fail => "FAIL",
         }
     }
+
+    /// The ANSI SGR code of its colour: green, yellow, bold red.
+    fn colour(self) -> &'static str {
+        match self {
+            Status::Ok => "32",
+            Status::Warn => "33",
+            Status::Fail => "1;31",
+        }
+    }
+}
+
+/// Whether the text report uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    Never,
+    Always,
+}
+
+impl Colour {
+    /// Colour when standard output is a terminal and `NO_COLOR` is unset or
+    /// empty (<https://no-color.org>).
+    pub fn for_stdout() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        if !no_color && std::io::stdout().is_terminal() {
+            Colour::Always
+        } else {
+            Colour::Never
+        }
+    }
+}
+
+/// `count` and the noun in singular or plural: "1 scratch code",
+/// "2 scratch codes".
+pub fn count(count: usize, singular: &str, plural: &str) -> String {
+    let noun = if count == 1 { singular } else { plural };
+    format!("{count} {noun}")
 }
 
 /// The part of the system a check looks at.
@@ -153,7 +191,7 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    pub fn to_text(&self) -> String {
+    pub fn to_text(&self, colour: Colour) -> String {
         let name_width = self
             .checks
             .iter()
@@ -170,7 +208,7 @@ impl Report {
                 section = Some(check.section);
                 let _ = writeln!(out, "\n{}", check.section.title());
             }
-            write_check(&mut out, check, name_width);
+            write_check(&mut out, check, name_width, colour);
         }
         let _ = writeln!(
             out,
@@ -181,13 +219,16 @@ impl Report {
     }
 }
 
-fn write_check(out: &mut String, check: &Check, name_width: usize) {
+fn write_check(out: &mut String, check: &Check, name_width: usize, colour: Colour) {
+    let label = format!("{:<4}", check.status.label());
+    let label = match colour {
+        Colour::Always => format!("\x1b[{}m{label}\x1b[0m", check.status.colour()),
+        Colour::Never => label,
+    };
     let _ = writeln!(
         out,
-        "  {:<4}  {:<name_width$}  {}",
-        check.status.label(),
-        check.name,
-        check.detail
+        "  {label}  {:<name_width$}  {}",
+        check.name, check.detail
     );
     if let Some(fix) = &check.fix {
         let _ = writeln!(out, "  {:<4}  {:<name_width$}  fix: {fix}", "", "");
@@ -236,12 +277,30 @@ mod tests {
 
     #[test]
     fn text_groups_by_section_and_aligns_fixes() {
-        let text = sample().to_text();
+        let text = sample().to_text(Colour::Never);
+        assert!(!text.contains('\x1b'));
         assert!(text.contains("\nsshd\n  OK    UsePAM "));
         assert!(text.contains("  FAIL  KbdInteractiveAuthentication  no\n"));
         assert!(text.contains("                                      fix: set yes\n"));
         assert!(text.contains("\nclock\n  WARN  time sync"));
         assert!(text.ends_with("1 OK, 1 WARN, 1 FAIL\n"));
+    }
+
+    #[test]
+    fn colour_marks_only_the_status_words() {
+        let text = sample().to_text(Colour::Always);
+        assert!(text.contains("\n  \x1b[32mOK  \x1b[0m  UsePAM "));
+        assert!(text.contains("\n  \x1b[1;31mFAIL\x1b[0m  KbdInteractiveAuthentication  no\n"));
+        assert!(text.contains("\n  \x1b[33mWARN\x1b[0m  time sync"));
+        assert_eq!(text.matches('\x1b').count(), 6);
+        assert!(text.contains("                                      fix: set yes\n"));
+    }
+
+    #[test]
+    fn counts_take_the_plural_except_for_one() {
+        assert_eq!(count(0, "scratch code", "scratch codes"), "0 scratch codes");
+        assert_eq!(count(1, "scratch code", "scratch codes"), "1 scratch code");
+        assert_eq!(count(2, "line", "lines"), "2 lines");
     }
 
     #[test]

@@ -165,6 +165,20 @@ pub struct Logins {
     pub all_ask_code: bool,
     /// Every login needs a public key.
     pub all_need_key: bool,
+    /// Some login passes keyboard-interactive and is asked for the code.
+    pub some_ask_code: bool,
+}
+
+impl Logins {
+    /// A service other than sshd: every login runs the PAM stack, and no
+    /// key is involved.
+    pub fn through_the_stack() -> Self {
+        Logins {
+            all_ask_code: true,
+            all_need_key: false,
+            some_ask_code: true,
+        }
+    }
 }
 
 pub fn logins(settings: &SshdSettings, pam: PamFlow) -> Logins {
@@ -179,10 +193,10 @@ pub fn logins(settings: &SshdSettings, pam: PamFlow) -> Logins {
     if usable.is_empty() {
         return Logins::default();
     }
+    let asks_code = |outcome: &Outcome| matches!(outcome, Outcome::Code | Outcome::CodeAlone);
     Logins {
-        all_ask_code: usable
-            .iter()
-            .all(|(_, outcome)| matches!(outcome, Outcome::Code | Outcome::CodeAlone)),
+        all_ask_code: usable.iter().all(|(_, outcome)| asks_code(outcome)),
+        some_ask_code: usable.iter().any(|(_, outcome)| asks_code(outcome)),
         all_need_key: usable
             .iter()
             .all(|(list, _)| list.methods.contains(&Method::Publickey)),
@@ -607,7 +621,13 @@ mod tests {
         assert!(key_and_code.all_need_key);
         let any = logins(&settings(""), PASSWORD_STACK);
         assert!(!any.all_ask_code);
+        assert!(any.some_ask_code);
         assert!(!any.all_need_key);
+        let keys_only = logins(
+            &settings("authenticationmethods publickey\n"),
+            PASSWORD_STACK,
+        );
+        assert!(!keys_only.some_ask_code);
         let password_and_code = logins(
             &settings("authenticationmethods keyboard-interactive\n"),
             PASSWORD_STACK,

@@ -1,19 +1,22 @@
-//! Checks of the accounts that can log in over ssh: each needs a secret
-//! file the module accepts (regular, owner, mode, size, parseable) unless
-//! `nullok` or a group gate lets it through without one, and a few scratch
-//! codes left. Never prints anything from a secret file but counts.
+//! Checks of the accounts that can log in through the service: each needs a
+//! secret file the module accepts (regular, owner, mode, size, parseable)
+//! unless `nullok` or a group gate lets it through without one, and a few
+//! scratch codes left; root must not skip the code while others need it.
+//! Never prints anything from a secret file but counts. Each fix names the
+//! enrolment command that writes the file where the module looks for it.
 
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::location;
-use rust_totp_core::module_options::{FixedUser, ModuleOptions};
+use rust_totp_core::module_options::{DEFAULT_SECRET_SPEC, FixedUser, ModuleOptions};
 use rust_totp_core::state_file::StateFile;
 
 use super::accounts::{Account, Accounts, Password};
 use super::pam_analysis::{CodeAsked, PamAnalysis};
-use super::report::{Check, Section};
+use super::report::{self, Check, Section};
+use super::service::Service;
 use super::sshd_checks::Logins;
 use super::sshd_settings::{RootLogin, SshdSettings};
 use super::system_root::SystemRoot;
@@ -23,6 +26,7 @@ const FEW_SCRATCH_CODES: usize = 3;
 
 pub struct UserChecks<'a> {
     pub root: &'a SystemRoot,
+    pub service: &'a Service,
     pub accounts: &'a Accounts,
     pub sshd: &'a SshdSettings,
     pub pam: Option<&'a PamAnalysis>,
@@ -37,6 +41,20 @@ enum Reach {
     No(String),
     /// It could, but the configuration shuts it out.
     ShutOut(String),
+    /// root, with a key, where sshd lets root in by key alone and asks
+    /// others for the code.
+    RootKeyAlone,
+}
+
+/// Where a user's secret file is and who must own it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SecretFile {
+    /// The path as the checked system names it.
+    shown: String,
+    owner: Owner,
+    /// The module's default place (`~/.google_authenticator`, the user's
+    /// own), where the user can enrol by running `rust-totp`.
+    default_place: bool,
 }
 
 /// What the module would make of a user's secret file.
@@ -66,6 +84,7 @@ impl UserChecks<'_> {
             match self.reach(account) {
                 Reach::Yes => checks.push(self.user_check(account)),
                 Reach::ShutOut(why) => checks.push(shut_out(account, &why)),
+                Reach::RootKeyAlone => checks.push(root_key_alone(account)),
                 Reach::No(why) if account.no_login_shell().is_none() => {
                     shells_without_ssh.push(format!("{} ({why})", account.name));
                 }
@@ -73,7 +92,7 @@ impl UserChecks<'_> {
             }
         }
         if checks.is_empty() {
-            let mut detail = "no local account can log in over ssh".to_owned();
+            let mut detail = format!("no local account can {}", self.service.log_in());
             if !shells_without_ssh.is_empty() {
                 detail = format!("{detail}: {}", shells_without_ssh.join(", "));
             }
@@ -94,11 +113,16 @@ impl UserChecks<'_> {
         match self.reach(account) {
             Reach::Yes => self.user_check(account),
             Reach::ShutOut(why) => shut_out(account, &why),
+            Reach::RootKeyAlone => root_key_alone(account),
             Reach::No(why) => match self.secret_file(account) {
-                Ok((path, FileState::Missing)) => Check::ok(
+                Ok((file, FileState::Missing)) => Check::ok(
                     Section::Users,
                     name,
-                    format!("cannot log in over ssh ({why}); no {path}"),
+                    format!(
+                        "cannot {} ({why}); no {}",
+                        self.service.log_in(),
+                        file.shown
+                    ),
                 ),
                 _ => self.user_check(account),
             },
@@ -108,6 +132,9 @@ impl UserChecks<'_> {
     fn reach(&self, account: &Account) -> Reach {
         if let Some(shell) = account.no_login_shell() {
             return Reach::No(format!("shell {shell}"));
+        }
+        if !self.service.is_sshd() {
+            return self.reach_through_the_stack(account);
         }
         let has_keys = self.has_authorized_keys(account);
         if account.uid == 0 {
@@ -125,6 +152,7 @@ impl UserChecks<'_> {
                 RootLogin::KeyOnly if !has_keys => {
                     return Reach::No("PermitRootLogin allows keys only, none found".into());
                 }
+                RootLogin::KeyOnly if self.logins.some_ask_code => return Reach::RootKeyAlone,
                 _ => {}
             }
         }
@@ -136,6 +164,16 @@ impl UserChecks<'_> {
             Password::Locked if has_keys => Reach::Yes,
             Password::Locked => Reach::No("password locked, no authorized keys".into()),
         }
+    }
+
+    /// A service other than sshd: whoever has a login shell, unless the
+    /// stack checks a password and the account's is locked.
+    fn reach_through_the_stack(&self, account: &Account) -> Reach {
+        let asks_password = self.pam.is_some_and(|pam| pam.asks_password);
+        if asks_password && self.accounts.password(&account.name) == Password::Locked {
+            return Reach::No("password locked".into());
+        }
+        Reach::Yes
     }
 
     fn has_authorized_keys(&self, account: &Account) -> bool {
@@ -160,9 +198,8 @@ impl UserChecks<'_> {
             .unwrap_or_default()
     }
 
-    /// The secret file's path as the system names it, and what the module
-    /// would make of it.
-    fn secret_file(&self, account: &Account) -> Result<(String, FileState), String> {
+    /// Where the secret file is, and what the module would make of it.
+    fn secret_file(&self, account: &Account) -> Result<(SecretFile, FileState), String> {
         let options = self.options();
         let (home, owner) = match &options.fixed_user {
             None => (Some(account.home.as_str()), Owner::of(account)),
@@ -174,9 +211,15 @@ impl UserChecks<'_> {
         };
         let path = location::expand(&options.secret_spec, &account.name, home)
             .map_err(|error| format!("secret={}: {error}", options.secret_spec))?;
-        let shown = path.display().to_string();
-        let state = inspect(&self.root.path(&path), &shown, &owner, &options);
-        Ok((shown, state))
+        let default_place =
+            options.fixed_user.is_none() && options.secret_spec == DEFAULT_SECRET_SPEC;
+        let file = SecretFile {
+            shown: path.display().to_string(),
+            owner,
+            default_place,
+        };
+        let state = inspect(&self.root.path(&path), &file, &account.name, &options);
+        Ok((file, state))
     }
 
     fn owner_by_uid(&self, uid: u32) -> Owner {
@@ -192,7 +235,8 @@ impl UserChecks<'_> {
     /// Every login passes keyboard-interactive, where pam_unix asks for the
     /// Unix password: an account with a locked password cannot log in.
     fn unix_password_required(&self) -> bool {
-        self.logins.all_ask_code
+        self.service.is_sshd()
+            && self.logins.all_ask_code
             && self.pam.is_some_and(|pam| {
                 pam.stack
                     .lines
@@ -215,7 +259,7 @@ impl UserChecks<'_> {
                 ),
             );
         }
-        let (path, state) = match self.secret_file(account) {
+        let (file, state) = match self.secret_file(account) {
             Ok(found) => found,
             Err(why) => {
                 return Check::fail(
@@ -227,12 +271,13 @@ impl UserChecks<'_> {
             }
         };
         let asked = self.code_asked(account);
+        let path = file.shown.as_str();
         match state {
             FileState::Valid {
                 totp,
                 scratch_codes,
-            } => valid_file(name, &path, totp, scratch_codes),
-            FileState::Missing => self.missing_file(name, &path, asked),
+            } => valid_file(name, &file, totp, scratch_codes),
+            FileState::Missing => self.missing_file(name, &file, asked),
             FileState::Unreadable(error) => Check::warn(
                 Section::Users,
                 name,
@@ -249,7 +294,10 @@ impl UserChecks<'_> {
                 None => Check::warn(
                     Section::Users,
                     name,
-                    format!("{path}: {why}, once the module is in sshd's stack"),
+                    format!(
+                        "{path}: {why}, once the module is in {}'s stack",
+                        self.service
+                    ),
                     fix,
                 ),
                 Some(_) => Check::fail(Section::Users, name, format!("{path}: {why}"), fix),
@@ -257,14 +305,15 @@ impl UserChecks<'_> {
         }
     }
 
-    /// `None` when the module is not in sshd's stack.
+    /// `None` when the module is not in the service's stack.
     fn code_asked(&self, account: &Account) -> Option<CodeAsked> {
         let pam = self.pam.filter(|pam| pam.module().is_some())?;
         Some(pam.code_asked_for(account, self.accounts))
     }
 
-    fn missing_file(&self, name: &str, path: &str, asked: Option<CodeAsked>) -> Check {
-        let enrol = format!("enrol first: run `rust-totp` as {name}");
+    fn missing_file(&self, name: &str, file: &SecretFile, asked: Option<CodeAsked>) -> Check {
+        let enrol = format!("enrol first: {}", enrol_command(name, file));
+        let path = file.shown.as_str();
         let nullok = self
             .pam
             .and_then(PamAnalysis::module)
@@ -313,18 +362,51 @@ fn shut_out(account: &Account, why: &str) -> Check {
     )
 }
 
-fn valid_file(name: &str, path: &str, totp: bool, scratch_codes: usize) -> Check {
+fn root_key_alone(account: &Account) -> Check {
+    Check::warn(
+        Section::Users,
+        account.name.as_str(),
+        "logs in with an SSH key alone, never asked for a code: PermitRootLogin lets root use \
+         keys only, not the keyboard-interactive method that asks for the code, while other \
+         users are asked for it (root bypasses the second factor)",
+        "ask root for the code too: `PermitRootLogin yes` with `AuthenticationMethods \
+         publickey,keyboard-interactive` (globally or in a `Match User root` block), or \
+         `PermitRootLogin no`",
+    )
+}
+
+fn valid_file(name: &str, file: &SecretFile, totp: bool, scratch_codes: usize) -> Check {
     let kind = if totp { "TOTP" } else { "HOTP" };
-    let detail = format!("{path}: {kind}, {scratch_codes} scratch codes left");
+    let left = report::count(scratch_codes, "scratch code", "scratch codes");
+    let detail = format!("{}: {kind}, {left} left", file.shown);
     if scratch_codes < FEW_SCRATCH_CODES {
         return Check::warn(
             Section::Users,
             name,
             detail,
-            format!("enrol {name} again (rust-totp) and keep the new scratch codes"),
+            format!(
+                "enrol {name} again ({}) and keep the new scratch codes",
+                enrol_command(name, file)
+            ),
         );
     }
     Check::ok(Section::Users, name, detail)
+}
+
+/// The command that writes `name`'s secret file where the module looks for
+/// it: run by the user for the default place, else by root for that path,
+/// handing the file to its owner when `user=` names another account.
+fn enrol_command(name: &str, file: &SecretFile) -> String {
+    if file.default_place {
+        return format!("run `rust-totp` as {name}, or as root `rust-totp --user {name}`");
+    }
+    let path = &file.shown;
+    let command = format!("as root: `rust-totp --user {name} -s {path}`");
+    if file.owner.name == name {
+        command
+    } else {
+        format!("{command}, then `chown {} {path}`", file.owner.name)
+    }
 }
 
 /// An `AuthorizedKeysFile` pattern for `account`, as a path on the checked
@@ -365,9 +447,9 @@ impl Owner {
 }
 
 /// The module's checks, in its order: type, mode, owner, size; then
-/// parsing. `path` is on this machine, `shown` is how the system names it.
-fn inspect(path: &Path, shown: &str, owner: &Owner, options: &ModuleOptions) -> FileState {
-    let policy = FilePolicy::of_module(owner.uid, options);
+/// parsing. `path` is `file` on this machine, `name` the user's.
+fn inspect(path: &Path, file: &SecretFile, name: &str, options: &ModuleOptions) -> FileState {
+    let policy = FilePolicy::of_module(file.owner.uid, options);
     match Snapshot::read(path, &policy) {
         Ok(snapshot) => match StateFile::parse(snapshot.contents()) {
             Ok(state) => FileState::Valid {
@@ -376,15 +458,19 @@ fn inspect(path: &Path, shown: &str, owner: &Owner, options: &ModuleOptions) -> 
             },
             Err(error) => FileState::Refused(
                 format!("cannot be parsed: {error}"),
-                "enrol the user again (rust-totp), or repair the line named".into(),
+                format!(
+                    "enrol {name} again ({}), or repair the line named",
+                    enrol_command(name, file)
+                ),
             ),
         },
-        Err(error) => refusal(&error, shown, owner),
+        Err(error) => refusal(&error, file, name),
     }
 }
 
 /// What the module's refusal of the file means for the admin.
-fn refusal(error: &StoreError, shown: &str, owner: &Owner) -> FileState {
+fn refusal(error: &StoreError, file: &SecretFile, name: &str) -> FileState {
+    let (shown, owner) = (&file.shown, &file.owner);
     let refused = |why: String, fix: String| FileState::Refused(why, fix);
     match *error {
         StoreError::NotFound { .. } => FileState::Missing,
@@ -394,7 +480,10 @@ fn refusal(error: &StoreError, shown: &str, owner: &Owner) -> FileState {
         } => FileState::Missing,
         StoreError::NotRegularFile { kind, .. } => refused(
             format!("not a regular file but a {kind}"),
-            "replace it with the file written by rust-totp".into(),
+            format!(
+                "replace it with the file rust-totp writes ({})",
+                enrol_command(name, file)
+            ),
         ),
         StoreError::TooPermissive { mode, allowed, .. } => refused(
             format!("mode {mode:04o}, the module accepts at most {allowed:04o}"),
@@ -409,7 +498,7 @@ fn refusal(error: &StoreError, shown: &str, owner: &Owner) -> FileState {
         ),
         StoreError::InvalidSize { size, max, .. } => refused(
             format!("{size} bytes, the module accepts 1 to {max}"),
-            "enrol the user again (rust-totp)".into(),
+            format!("enrol {name} again ({})", enrol_command(name, file)),
         ),
         _ => FileState::Unreadable(error.to_string()),
     }
@@ -430,6 +519,15 @@ mod tests {
         }
     }
 
+    /// The file shown as `/x`, in the default place.
+    fn at_x(owner: Owner) -> SecretFile {
+        SecretFile {
+            shown: "/x".into(),
+            owner,
+            default_place: true,
+        }
+    }
+
     fn file(dir: &Path, text: &str, mode: u32) -> PathBuf {
         let path = dir.join("state");
         fs::write(&path, text).unwrap();
@@ -441,7 +539,7 @@ mod tests {
     fn valid_file_counts_scratch_codes() {
         let dir = tempfile::tempdir().unwrap();
         let path = file(dir.path(), STATE, 0o400);
-        let state = inspect(&path, "/x", &me(), &ModuleOptions::default());
+        let state = inspect(&path, &at_x(me()), "me", &ModuleOptions::default());
         assert_eq!(
             state,
             FileState::Valid {
@@ -450,11 +548,11 @@ mod tests {
             }
         );
         assert_eq!(
-            valid_file("alice", "/x", true, 2).status,
+            valid_file("alice", &at_x(me()), true, 2).status,
             crate::doctor::report::Status::Warn
         );
         assert_eq!(
-            valid_file("alice", "/x", true, 5).status,
+            valid_file("alice", &at_x(me()), true, 5).status,
             crate::doctor::report::Status::Ok
         );
     }
@@ -464,14 +562,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let options = ModuleOptions::default();
         let loose = file(dir.path(), STATE, 0o644);
-        let FileState::Refused(why, fix) = inspect(&loose, "/x", &me(), &options) else {
+        let FileState::Refused(why, fix) = inspect(&loose, &at_x(me()), "me", &options) else {
             panic!("mode 0644 must be refused");
         };
         assert!(why.contains("mode 0644"));
         assert_eq!(fix, "chmod 600 /x");
         let relaxed = ModuleOptions::parse(&["allowed_perm=0644"]).unwrap();
         assert!(matches!(
-            inspect(&loose, "/x", &me(), &relaxed),
+            inspect(&loose, &at_x(me()), "me", &relaxed),
             FileState::Valid { .. }
         ));
 
@@ -480,37 +578,38 @@ mod tests {
             name: "alice".into(),
         };
         let strict = file(dir.path(), STATE, 0o600);
-        let FileState::Refused(why, fix) = inspect(&strict, "/x", &other, &options) else {
+        let FileState::Refused(why, fix) = inspect(&strict, &at_x(other.clone()), "me", &options)
+        else {
             panic!("a file of another owner must be refused");
         };
         assert!(why.contains("wants alice"));
         assert_eq!(fix, "chown alice /x");
         let lenient = ModuleOptions::parse(&["no_strict_owner"]).unwrap();
         assert!(matches!(
-            inspect(&strict, "/x", &other, &lenient),
+            inspect(&strict, &at_x(other.clone()), "me", &lenient),
             FileState::Valid { .. }
         ));
 
         let empty = file(dir.path(), "", 0o600);
         assert!(matches!(
-            inspect(&empty, "/x", &me(), &options),
+            inspect(&empty, &at_x(me()), "me", &options),
             FileState::Refused(..)
         ));
         let garbage = file(dir.path(), "not base32 !!\n", 0o600);
-        let FileState::Refused(why, _) = inspect(&garbage, "/x", &me(), &options) else {
+        let FileState::Refused(why, _) = inspect(&garbage, &at_x(me()), "me", &options) else {
             panic!("garbage must be refused");
         };
         assert!(why.starts_with("cannot be parsed"));
         assert!(matches!(
-            inspect(dir.path(), "/x", &me(), &options),
+            inspect(dir.path(), &at_x(me()), "me", &options),
             FileState::Refused(..)
         ));
         assert_eq!(
-            inspect(&dir.path().join("none"), "/x", &me(), &options),
+            inspect(&dir.path().join("none"), &at_x(me()), "me", &options),
             FileState::Missing
         );
         assert_eq!(
-            inspect(&garbage.join("below-a-file"), "/x", &me(), &options),
+            inspect(&garbage.join("below-a-file"), &at_x(me()), "me", &options),
             FileState::Missing
         );
     }
