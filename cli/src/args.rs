@@ -171,7 +171,7 @@ struct Cli {
         long = "key",
         value_name = "BASE32",
         group = "enrolment",
-        value_parser = ProvidedKey::parse
+        value_parser = KeyParser
     )]
     key: Option<ProvidedKey>,
 
@@ -373,6 +373,30 @@ where
     check_pve_step(&cli)?;
     check_force(&cli)?;
     Ok(cli.into_command())
+}
+
+/// Parses `--key` without repeating the value in the error, as clap's own
+/// messages do: a mistyped key is still almost the secret.
+#[derive(Debug, Clone, Copy)]
+struct KeyParser;
+
+impl clap::builder::TypedValueParser for KeyParser {
+    type Value = ProvidedKey;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ProvidedKey, clap::Error> {
+        let text = value.to_str().unwrap_or("\u{fffd}");
+        ProvidedKey::parse(text).map_err(|reason| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("the key given with --key is {reason}\n"),
+            )
+        })
+    }
 }
 
 /// `--qr-file PATH`: the format comes from the extension.

@@ -38,8 +38,8 @@ impl ProvidedKey {
                 'a'..='z' | 'A'..='Z' | '2'..='7' => symbols.push(c.to_ascii_uppercase()),
                 '=' => break,
                 _ => {
-                    return Err("not base32: only the letters A-Z and digits 2-7 \
-                                (spaces and dashes between groups) can be in a key"
+                    return Err("not base32: only the letters A-Z and the digits 2-7 \
+                                (and spaces or dashes between groups) can be in it"
                         .to_owned());
                 }
             }
@@ -48,7 +48,7 @@ impl ProvidedKey {
             .split_once('=')
             .is_some_and(|(_, padding)| padding.chars().any(|c| c != '='))
         {
-            return Err("not base32: '=' may only pad the end of a key".to_owned());
+            return Err("not base32: '=' may only pad its end".to_owned());
         }
         let bits = symbols.len() * 5;
         if bits < MIN_KEY_BITS {

@@ -177,25 +177,29 @@ fn png_bytes(matrix: &Matrix) -> Result<Vec<u8>, png::EncodingError> {
     Ok(out)
 }
 
-/// An SVG of one white square and one path of unit squares, one per dark
-/// module, in module coordinates.
+/// An SVG of one white square and one path of squares, one per dark
+/// module, in pixels (some renderers do not scale a view box of module
+/// units).
 fn svg_text(matrix: &Matrix) -> String {
-    let modules = matrix.width() + 2 * QUIET_ZONE;
     let pixels = side(matrix);
     let mut path = String::new();
     for y in 0..matrix.width() {
         for x in 0..matrix.width() {
             if matrix.is_dark(x, y) {
-                path.push_str(&format!("M{} {}h1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE));
+                path.push_str(&format!(
+                    "M{} {}h{SCALE}v{SCALE}h-{SCALE}z",
+                    (x + QUIET_ZONE) * SCALE,
+                    (y + QUIET_ZONE) * SCALE
+                ));
             }
         }
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
-         width=\"{pixels}\" height=\"{pixels}\" viewBox=\"0 0 {modules} {modules}\" \
+         width=\"{pixels}\" height=\"{pixels}\" viewBox=\"0 0 {pixels} {pixels}\" \
          shape-rendering=\"crispEdges\">\n\
-         <rect width=\"{modules}\" height=\"{modules}\" fill=\"#ffffff\"/>\n\
+         <rect width=\"{pixels}\" height=\"{pixels}\" fill=\"#ffffff\"/>\n\
          <path fill=\"#000000\" d=\"{path}\"/>\n\
          </svg>\n"
     )
@@ -251,8 +255,9 @@ mod tests {
             .flat_map(|y| (0..matrix.width()).map(move |x| (x, y)))
             .filter(|&(x, y)| matrix.is_dark(x, y))
             .count();
-        assert_eq!(svg.matches("h1v1h-1z").count(), dark);
-        assert!(svg.contains(&format!("M{QUIET_ZONE} {QUIET_ZONE}h1v1h-1z")));
+        assert_eq!(svg.matches("h8v8h-8z").count(), dark);
+        let corner = QUIET_ZONE * SCALE;
+        assert!(svg.contains(&format!("d=\"M{corner} {corner}h8v8h-8z")));
         assert!(svg.starts_with("<?xml") && svg.ends_with("</svg>\n"));
     }
 }
