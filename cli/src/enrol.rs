@@ -386,3 +386,65 @@ fn file_settings<R: BufRead, W: Write>(
         token,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"12345678901234567890";
+
+    /// Runs the confirmation with `answers` for a 30-second token; returns
+    /// what was printed.
+    fn confirm(answers: &str) -> String {
+        let key = zeroize::Zeroizing::new(KEY.to_vec());
+        let secret = Secret {
+            base32: zeroize::Zeroizing::new(rust_totp_core::state_file::encode_secret(KEY)),
+            key,
+        };
+        let token = NewToken {
+            secret: &secret,
+            token_type: TokenType::Totp,
+            step_seconds: 30,
+        };
+        let mut dialogue = Dialogue::new(answers.as_bytes(), Vec::new());
+        confirm_code(&mut dialogue, &token).expect("the answers end with -1");
+        String::from_utf8(std::mem::take(dialogue.out())).unwrap()
+    }
+
+    fn code_at(offset_steps: i64) -> String {
+        let now = time_step(unix_now(), 30);
+        format_code(hotp(KEY, now.saturating_add_signed(offset_steps)))
+    }
+
+    /// The codes the app could show now, give or take a step.
+    fn current_codes() -> Vec<String> {
+        (-2..=2).map(code_at).collect()
+    }
+
+    #[test]
+    fn a_wrong_code_is_never_answered_with_the_right_one() {
+        let valid = current_codes();
+        let wrong = (0..)
+            .map(|i| format!("{:06}", (123_456 + 111_111 * i) % 1_000_000))
+            .find(|c| !(-25..=25).map(code_at).any(|v| v == *c))
+            .unwrap();
+        let shown = confirm(&format!("{wrong}\n-1\n"));
+        assert!(shown.contains("Code incorrect"), "{shown}");
+        for code in &valid {
+            assert!(!shown.contains(code.as_str()), "{code} shown: {shown}");
+        }
+        assert!(shown.ends_with("Code confirmation skipped\n"), "{shown}");
+    }
+
+    #[test]
+    fn a_code_from_a_clock_that_is_off_is_named_as_such() {
+        let shown = confirm(&format!("{}\n-1\n", code_at(6)));
+        assert!(shown.contains("seconds ahead of this machine's clock"), "{shown}");
+        let shown = confirm(&format!("{}\n-1\n", code_at(-6)));
+        assert!(shown.contains("seconds behind this machine's clock"), "{shown}");
+        for code in current_codes() {
+            assert!(!shown.contains(code.as_str()), "{code} shown: {shown}");
+        }
+        assert!(confirm(&format!("{}\n", code_at(0))).contains("Code confirmed"));
+    }
+}
