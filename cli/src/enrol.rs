@@ -439,9 +439,15 @@ mod tests {
     #[test]
     fn a_code_from_a_clock_that_is_off_is_named_as_such() {
         let shown = confirm(&format!("{}\n-1\n", code_at(6)));
-        assert!(shown.contains("seconds ahead of this machine's clock"), "{shown}");
+        assert!(
+            shown.contains("seconds ahead of this machine's clock"),
+            "{shown}"
+        );
         let shown = confirm(&format!("{}\n-1\n", code_at(-6)));
-        assert!(shown.contains("seconds behind this machine's clock"), "{shown}");
+        assert!(
+            shown.contains("seconds behind this machine's clock"),
+            "{shown}"
+        );
         for code in current_codes() {
             assert!(!shown.contains(code.as_str()), "{code} shown: {shown}");
         }

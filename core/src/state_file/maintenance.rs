@@ -41,10 +41,9 @@ impl StateFile {
             .position(|l| matches!(l.kind, LineKind::ScratchCode(_)));
         self.lines
             .retain(|l| !matches!(l.kind, LineKind::ScratchCode(_)));
-        let mut index = first_old.unwrap_or_else(|| self.end_of_options());
-        for &code in codes {
+        let start = first_old.unwrap_or_else(|| self.end_of_options());
+        for (index, &code) in (start..).zip(codes) {
             self.insert_line(index, scratch_line(code));
-            index += 1;
         }
     }
 
