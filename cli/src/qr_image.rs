@@ -119,7 +119,7 @@ pub fn write(image: &QrImage, uri: &str) -> Result<(), ImageError> {
         .write(true)
         .create_new(true)
         .mode(IMAGE_MODE)
-        .custom_flags(libc_o_nofollow())
+        .custom_flags(no_follow_flag())
         .open(&image.path)
         .map_err(write_error)?;
     file.write_all(&bytes)
@@ -128,7 +128,7 @@ pub fn write(image: &QrImage, uri: &str) -> Result<(), ImageError> {
 }
 
 /// `O_NOFOLLOW`, so that a link put at the path meanwhile is not followed.
-fn libc_o_nofollow() -> i32 {
+fn no_follow_flag() -> i32 {
     nix::fcntl::OFlag::O_NOFOLLOW.bits()
 }
 
