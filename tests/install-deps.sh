@@ -37,7 +37,8 @@ fi
 # come from oathtool, the reference module and CLI from
 # libpam-google-authenticator.
 need gcc libc6-dev binutils libpam0g-dev libpam-modules libpam-google-authenticator libfaketime oathtool passwd pamtester
-# rust-totp CLI tests (cli/tests/cli.rs): the reference tool and module, PAM and QR checks.
-need libpam-google-authenticator pamtester oathtool zbar-tools
+# rust-totp CLI tests (cli/tests/cli.rs): the reference tool and module, PAM and QR checks
+# (zbarimg reads SVG through ImageMagick's extra coders).
+need libpam-google-authenticator pamtester oathtool zbar-tools libmagickcore-6.q16-6-extra
 # Robustness tests (tests/robustness.rs): SIGKILL injected at each system call.
 need strace

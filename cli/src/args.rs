@@ -1,6 +1,7 @@
 //! Command-line parsing: the flags of `google-authenticator` with the same
 //! short letters, long names, value ranges and mutual exclusions, plus the
-//! `rust-totp` additions (`--show`, `--pve`, `--keygen`, `--version`).
+//! `rust-totp` additions: `--user`, `--key`, `--show`, `--qr-file`,
+//! `--new-scratch-codes`, `--reset`, `--pve`, `--keygen`, `--version`.
 //!
 //! Parsing follows getopt_long conventions: short flags cluster (`-tdf`),
 //! values attach or follow (`-r3`, `-r 3`, `--qr-mode=UTF8`,
@@ -13,7 +14,9 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::error::ErrorKind;
 use clap::{ArgAction, ArgGroup, CommandFactory, Parser};
 
+use crate::key::ProvidedKey;
 use crate::qr::QrMode;
+use crate::qr_image::ImageFormat;
 
 /// The only step size the Proxmox VE web dialog can enrol.
 const PVE_STEP_SECONDS: u32 = 30;
@@ -27,7 +30,8 @@ const PVE_STEP_SECONDS: u32 = 30;
                   `rust-totp doctor` checks an installation.",
     disable_version_flag = true,
     infer_long_args = true,
-    group(ArgGroup::new("enrolment").multiple(true))
+    group(ArgGroup::new("enrolment").multiple(true)),
+    group(ArgGroup::new("mode").multiple(false))
 )]
 struct Cli {
     /// Set up time-based (TOTP) codes
@@ -66,28 +70,45 @@ struct Cli {
     allow_reuse: bool,
 
     /// Write the file without asking first, replacing an existing one
-    #[arg(short = 'f', long = "force", group = "enrolment")]
+    /// (with --qr-file: replace an existing image)
+    #[arg(
+        short = 'f',
+        long = "force",
+        conflicts_with_all = ["new_scratch_codes", "reset"]
+    )]
     force: bool,
 
     /// Account label in the otpauth:// URI (default: user@hostname)
-    #[arg(short = 'l', long = "label", allow_hyphen_values = true)]
+    #[arg(
+        short = 'l',
+        long = "label",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["new_scratch_codes", "reset"]
+    )]
     label: Option<String>,
 
     /// Issuer in the otpauth:// URI [default: hostname]
-    #[arg(short = 'i', long = "issuer", allow_hyphen_values = true)]
+    #[arg(
+        short = 'i',
+        long = "issuer",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["new_scratch_codes", "reset"]
+    )]
     issuer: Option<String>,
 
     /// Print nothing but the questions that are still to be answered
     #[arg(short = 'q', long = "quiet", group = "enrolment")]
     quiet: bool,
 
-    /// QR code drawing: NONE, ANSI, UTF8, ANSI_INVERSE or UTF8_INVERSE
+    /// QR code drawing: NONE, ANSI, UTF8, ANSI_INVERSE, UTF8_INVERSE,
+    /// ANSI_GREY or UTF8_GREY
     #[arg(
         short = 'Q',
         long = "qr-mode",
         value_name = "MODE",
         allow_hyphen_values = true,
-        value_parser = QrMode::parse
+        value_parser = QrMode::parse,
+        conflicts_with_all = ["new_scratch_codes", "reset"]
     )]
     qr_mode: Option<QrMode>,
 
@@ -127,9 +148,43 @@ struct Cli {
         long = "secret",
         value_name = "FILE",
         allow_hyphen_values = true,
-        value_parser = NonEmptyStringValueParser::new()
+        value_parser = NonEmptyStringValueParser::new(),
+        conflicts_with = "keygen"
     )]
     secret: Option<String>,
+
+    /// Act on this user's file, as root: its default path is in the
+    /// user's home, and it is written with the user's identity, owned by
+    /// the user and the primary group
+    #[arg(
+        long = "user",
+        value_name = "NAME",
+        allow_hyphen_values = true,
+        value_parser = NonEmptyStringValueParser::new(),
+        conflicts_with = "keygen"
+    )]
+    user: Option<String>,
+
+    /// Enrol with this existing base32 key (at least 80 bits) instead of a
+    /// new random one; it is not printed back unless -Q or --pve asks
+    #[arg(
+        long = "key",
+        value_name = "BASE32",
+        group = "enrolment",
+        value_parser = KeyParser
+    )]
+    key: Option<ProvidedKey>,
+
+    /// Also write the QR code of the URI to this new PNG or SVG file
+    /// (by its extension), mode 0600
+    #[arg(
+        long = "qr-file",
+        value_name = "PATH",
+        allow_hyphen_values = true,
+        value_parser = parse_image_path,
+        conflicts_with_all = ["new_scratch_codes", "reset"]
+    )]
+    qr_file: Option<(PathBuf, ImageFormat)>,
 
     /// Seconds between new TOTP codes
     #[arg(
@@ -167,24 +222,44 @@ struct Cli {
         short = 'e',
         long = "emergency-codes",
         value_name = "N",
-        group = "enrolment",
         allow_hyphen_values = true,
+        conflicts_with_all = ["show", "reset", "keygen"],
         value_parser = clap::value_parser!(u32).range(0..=10)
     )]
     emergency_codes: Option<u32>,
 
     /// Print the URI, QR code, secret and remaining scratch codes of an
     /// existing file instead of creating one
-    #[arg(long = "show", conflicts_with = "enrolment")]
+    #[arg(long = "show", group = "mode", conflicts_with = "enrolment")]
     show: bool,
 
-    /// Also print the fields of the Proxmox VE web TOTP dialog; the label
-    /// defaults to user@pam
-    #[arg(long = "pve", conflicts_with = "counter_based")]
+    /// Replace the scratch codes of an existing file by -e N new ones
+    /// (default 5), keeping its secret and everything else
+    #[arg(
+        long = "new-scratch-codes",
+        group = "mode",
+        conflicts_with = "enrolment"
+    )]
+    new_scratch_codes: bool,
+
+    /// Clear the rate-limit attempts, learned clock skew, used codes and
+    /// grace-period records of an existing file, keeping its secret,
+    /// options and scratch codes
+    #[arg(long = "reset", group = "mode", conflicts_with = "enrolment")]
+    reset: bool,
+
+    /// Also print the fields of the Proxmox VE web TOTP dialog and the
+    /// pvesh command that registers the token there; the label defaults to
+    /// user@pam
+    #[arg(
+        long = "pve",
+        conflicts_with_all = ["counter_based", "new_scratch_codes", "reset"]
+    )]
     pve: bool,
 
-    /// Print a new random 16-character base32 key, like Proxmox's oathkeygen
-    #[arg(long = "keygen", exclusive = true)]
+    /// Print a new random 16-character base32 key, like Proxmox's
+    /// oathkeygen; with -Q, -l, -i, --pve or --qr-file also its URI and QR
+    #[arg(long = "keygen", group = "mode", conflicts_with = "enrolment")]
     keygen: bool,
 
     /// Print the version
@@ -215,13 +290,30 @@ pub struct RateLimit {
     pub seconds: u32,
 }
 
-/// How the URI and the QR code are labelled.
+/// How the URI and the QR code are labelled, and where else they go.
 #[derive(Debug, Clone, Default)]
 pub struct Presentation {
     pub label: Option<String>,
     pub issuer: Option<String>,
     pub qr_mode: Option<QrMode>,
     pub pve: bool,
+    pub qr_image: Option<QrImage>,
+}
+
+/// An image file of the QR code to write (`--qr-file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrImage {
+    pub path: PathBuf,
+    pub format: ImageFormat,
+    /// Replace an existing file (`-f`).
+    pub replace: bool,
+}
+
+/// Whose secret file, and where: `--user` and `-s`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileTarget {
+    pub user: Option<String>,
+    pub secret_path: Option<PathBuf>,
 }
 
 /// Settings for a new enrolment. `None` means "ask", as the reference does.
@@ -234,7 +326,9 @@ pub struct EnrolOptions {
     pub quiet: bool,
     /// `Some(None)` is an explicit "no rate limit" (`-u`).
     pub rate_limit: Option<Option<RateLimit>>,
-    pub secret_path: Option<PathBuf>,
+    pub target: FileTarget,
+    /// `--key`: the secret to enrol instead of a new random one.
+    pub key: Option<ProvidedKey>,
     pub step_seconds: Option<u32>,
     pub window: Option<Window>,
     pub emergency_codes: u32,
@@ -244,7 +338,7 @@ pub struct EnrolOptions {
 /// Settings for `--show`.
 #[derive(Debug, Clone)]
 pub struct ShowOptions {
-    pub secret_path: Option<PathBuf>,
+    pub target: FileTarget,
     pub presentation: Presentation,
 }
 
@@ -253,7 +347,14 @@ pub struct ShowOptions {
 pub enum Command {
     Enrol(Box<EnrolOptions>),
     Show(ShowOptions),
-    Keygen,
+    /// `--new-scratch-codes`: this many new codes for the file.
+    NewScratchCodes {
+        target: FileTarget,
+        count: u32,
+    },
+    /// `--reset`.
+    Reset(FileTarget),
+    Keygen(Presentation),
 }
 
 /// Number of scratch codes when `-e` is not given.
@@ -270,7 +371,51 @@ where
     let cli = Cli::try_parse_from(args)?;
     check_reuse_mode(&cli)?;
     check_pve_step(&cli)?;
+    check_force(&cli)?;
     Ok(cli.into_command())
+}
+
+/// Parses `--key` without repeating the value in the error, as clap's own
+/// messages do: a mistyped key is still almost the secret.
+#[derive(Debug, Clone, Copy)]
+struct KeyParser;
+
+impl clap::builder::TypedValueParser for KeyParser {
+    type Value = ProvidedKey;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ProvidedKey, clap::Error> {
+        let text = value.to_str().unwrap_or("\u{fffd}");
+        ProvidedKey::parse(text).map_err(|reason| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("the key given with --key is {reason}\n"),
+            )
+        })
+    }
+}
+
+/// `--qr-file PATH`: the format comes from the extension.
+fn parse_image_path(value: &str) -> Result<(PathBuf, ImageFormat), String> {
+    let path = PathBuf::from(value);
+    let format = ImageFormat::of_path(&path)?;
+    Ok((path, format))
+}
+
+/// With `--show` or `--keygen`, `-f` can only mean replacing the image of
+/// `--qr-file`.
+fn check_force(cli: &Cli) -> Result<(), clap::Error> {
+    if cli.force && (cli.show || cli.keygen) && cli.qr_file.is_none() {
+        return Err(Cli::command().error(
+            ErrorKind::MissingRequiredArgument,
+            "-f/--force with --show or --keygen only replaces the image of --qr-file",
+        ));
+    }
+    Ok(())
 }
 
 /// Reuse of codes only means something for time-based tokens, so `-d` and
@@ -307,16 +452,34 @@ impl Cli {
             issuer: self.issuer,
             qr_mode: self.qr_mode,
             pve: self.pve,
+            qr_image: self.qr_file.map(|(path, format)| QrImage {
+                path,
+                format,
+                replace: self.force,
+            }),
         };
-        let secret_path = self.secret.map(PathBuf::from);
+        let target = FileTarget {
+            user: self.user,
+            secret_path: self.secret.map(PathBuf::from),
+        };
+        let emergency_codes = self.emergency_codes.unwrap_or(DEFAULT_EMERGENCY_CODES);
         if self.keygen {
-            return Command::Keygen;
+            return Command::Keygen(presentation);
         }
         if self.show {
             return Command::Show(ShowOptions {
-                secret_path,
+                target,
                 presentation,
             });
+        }
+        if self.new_scratch_codes {
+            return Command::NewScratchCodes {
+                target,
+                count: emergency_codes,
+            };
+        }
+        if self.reset {
+            return Command::Reset(target);
         }
         let token_type = match (self.time_based, self.counter_based) {
             (true, _) => Some(TokenType::Totp),
@@ -345,10 +508,11 @@ impl Cli {
             force: self.force,
             quiet: self.quiet,
             rate_limit,
-            secret_path,
+            target,
+            key: self.key,
             step_seconds: self.step_size,
             window,
-            emergency_codes: self.emergency_codes.unwrap_or(DEFAULT_EMERGENCY_CODES),
+            emergency_codes,
             presentation,
         }))
     }
@@ -449,11 +613,17 @@ mod tests {
             &["-r", "11", "-R", "30"],
             &["-r", "3", "-R", "14"],
             &["-Q", "PNG"],
+            &["-Q", "UTF8_GRAY"],
             &["-w", "3x"],
+            &["--key", "JBSWY3DPEHPK3PX1"],
+            &["--key", "JBSWY3DPEHPK"],
+            &["--qr-file", "qr.jpg"],
+            &["--qr-file", "qr"],
         ] {
             assert_eq!(error_kind(args), ErrorKind::ValueValidation, "{args:?}");
         }
         assert_eq!(error_kind(&["-s", ""]), ErrorKind::InvalidValue);
+        assert_eq!(error_kind(&["--user", ""]), ErrorKind::InvalidValue);
     }
 
     #[test]
@@ -464,8 +634,23 @@ mod tests {
             &["-u", "-r", "3", "-R", "30"],
             &["-w", "3", "-W"],
             &["--show", "-t"],
-            &["--keygen", "-l", "x"],
+            &["--keygen", "-t"],
+            &["--keygen", "-s", "x"],
+            &["--keygen", "--user", "root"],
             &["--pve", "-c"],
+            &["--show", "--reset"],
+            &["--show", "--new-scratch-codes"],
+            &["--reset", "--new-scratch-codes"],
+            &["--reset", "-e", "3"],
+            &["--show", "-e", "3"],
+            &["--reset", "-Q", "UTF8"],
+            &["--reset", "-l", "x"],
+            &["--new-scratch-codes", "-f"],
+            &["--new-scratch-codes", "-t"],
+            &["--new-scratch-codes", "--pve"],
+            &["--new-scratch-codes", "--qr-file", "x.png"],
+            &["--show", "--key", "JBSWY3DPEHPK3PXP"],
+            &["--keygen", "--key", "JBSWY3DPEHPK3PXP"],
         ] {
             assert_eq!(error_kind(args), ErrorKind::ArgumentConflict, "{args:?}");
         }
@@ -485,15 +670,106 @@ mod tests {
         let argv = ["rust-totp", "--show", "-s", "/tmp/x", "--pve", "-Q", "none"];
         match parse(argv) {
             Ok(Command::Show(s)) => {
-                assert_eq!(s.secret_path, Some(PathBuf::from("/tmp/x")));
+                assert_eq!(s.target.secret_path, Some(PathBuf::from("/tmp/x")));
+                assert_eq!(s.target.user, None);
                 assert!(s.presentation.pve);
                 assert_eq!(s.presentation.qr_mode, Some(QrMode::None));
             }
             other => panic!("{other:?}"),
         }
+        match parse([
+            "rust-totp",
+            "--keygen",
+            "-Q",
+            "utf8_grey",
+            "-l",
+            "a@pam",
+            "--pve",
+        ]) {
+            Ok(Command::Keygen(p)) => {
+                assert_eq!(p.qr_mode, Some(QrMode::Utf8));
+                assert_eq!(p.label.as_deref(), Some("a@pam"));
+                assert!(p.pve);
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             parse(["rust-totp", "--keygen"]),
-            Ok(Command::Keygen)
+            Ok(Command::Keygen(_))
         ));
+    }
+
+    #[test]
+    fn user_key_and_qr_file() {
+        let o = enrol(&[
+            "--user",
+            "alice",
+            "--key",
+            "jbsw y3dp ehpk 3pxp",
+            "--qr-file",
+            "/t/A.SVG",
+        ]);
+        assert_eq!(o.target.user.as_deref(), Some("alice"));
+        assert_eq!(o.target.secret_path, None);
+        assert_eq!(o.key.map(|k| k.to_secret().key.len()), Some(10));
+        assert_eq!(
+            o.presentation.qr_image,
+            Some(QrImage {
+                path: PathBuf::from("/t/A.SVG"),
+                format: ImageFormat::Svg,
+                replace: false,
+            })
+        );
+        let argv = ["rust-totp", "--show", "--qr-file", "b.png", "-f"];
+        match parse(argv) {
+            Ok(Command::Show(s)) => {
+                let image = s.presentation.qr_image.expect("image");
+                assert_eq!((image.format, image.replace), (ImageFormat::Png, true));
+            }
+            other => panic!("{other:?}"),
+        }
+        for args in [&["--show", "-f"][..], &["--keygen", "-f"]] {
+            assert_eq!(
+                error_kind(args),
+                ErrorKind::MissingRequiredArgument,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_scratch_codes_and_reset() {
+        let argv = [
+            "rust-totp",
+            "--new-scratch-codes",
+            "--user",
+            "bob",
+            "-e",
+            "7",
+        ];
+        match parse(argv) {
+            Ok(Command::NewScratchCodes { target, count }) => {
+                assert_eq!(target.user.as_deref(), Some("bob"));
+                assert_eq!(count, 7);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(["rust-totp", "--new-scratch-codes", "-s", "f"]) {
+            Ok(Command::NewScratchCodes { count, .. }) => {
+                assert_eq!(count, DEFAULT_EMERGENCY_CODES);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(["rust-totp", "--reset", "--user", "bob", "-s", "/x"]) {
+            Ok(Command::Reset(target)) => {
+                assert_eq!(target.user.as_deref(), Some("bob"));
+                assert_eq!(target.secret_path, Some(PathBuf::from("/x")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            error_kind(&["--new-scratch-codes", "-e", "11"]),
+            ErrorKind::ValueValidation
+        );
     }
 }

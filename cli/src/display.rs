@@ -1,5 +1,6 @@
 //! Showing a token to the person who adds it to an app: the otpauth:// URI
-//! and its QR code, and the fields of the Proxmox VE web TOTP dialog.
+//! and its QR code, the fields of the Proxmox VE web TOTP dialog, and the
+//! `pvesh` command that registers the same token there.
 
 use std::io::Write;
 
@@ -56,6 +57,54 @@ pub fn pve_dialog_fields(
     )
 }
 
+/// Prints the dialog's Description field and the `pvesh` command that
+/// registers the token `uri` for the Proxmox VE user `pve_user`. The API
+/// wants a code the app shows now, which cannot be known here: the command
+/// has a placeholder for it, and the text says so.
+pub fn pve_registration(
+    out: &mut impl Write,
+    pve_user: &str,
+    description: &str,
+    uri: &str,
+) -> std::io::Result<()> {
+    writeln!(out, "  Description: {description}")?;
+    writeln!(
+        out,
+        "Or register it from a shell on the Proxmox VE host, with CODE replaced by the code\n\
+         the app shows now (the API checks a current code):"
+    )?;
+    writeln!(
+        out,
+        "  pvesh create {} --type totp --description {} --totp {} --value CODE",
+        shell_quote(&format!("/access/tfa/{pve_user}")),
+        shell_quote(description),
+        shell_quote(uri)
+    )
+}
+
+/// The Description field suggested for a token also used for ssh.
+pub fn pve_description(label: &str, issuer: &str) -> String {
+    if issuer.is_empty() {
+        format!("{label}, shared with ssh")
+    } else {
+        format!("{label} on {issuer}, shared with ssh")
+    }
+}
+
+/// `text` as one shell word: as it is when it holds only characters no
+/// shell treats specially, else in single quotes.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +125,29 @@ mod tests {
         assert!(text.contains("User:        root@pam\n"));
         assert!(text.contains("Issuer Name: pve1\n"));
         assert!(text.contains("Secret:      JBSWY3DPEHPK3PXP\n"));
+    }
+
+    #[test]
+    fn pvesh_command_quotes_what_the_shell_would_split() {
+        let mut out = Vec::new();
+        let uri = "otpauth://totp/root@pam?secret=JBSWY3DPEHPK3PXP&issuer=pve";
+        let description = pve_description("root@pam", "Bob's pve");
+        pve_registration(&mut out, "root@pam", &description, uri).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("  Description: root@pam on Bob's pve, shared with ssh\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  pvesh create /access/tfa/root@pam --type totp \
+                 --description 'root@pam on Bob'\\''s pve, shared with ssh' \
+                 --totp 'otpauth://totp/root@pam?secret=JBSWY3DPEHPK3PXP&issuer=pve' \
+                 --value CODE\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("replaced by the code"), "{text}");
+        assert_eq!(shell_quote(""), "''");
     }
 }

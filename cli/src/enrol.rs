@@ -1,23 +1,26 @@
-//! Enrolment: a new secret and scratch codes, shown to the user and written
-//! to the secret file. Questions are asked for whatever the command line
-//! left open, in the reference tool's order: the token type first; after the
-//! secret and scratch codes are shown, whether to write the file; then reuse
-//! of codes (TOTP), the window size and the rate limit.
+//! Enrolment: a new secret (or the one given with `--key`) and scratch
+//! codes, shown to the user and written to the secret file together with
+//! the label and issuer of the URI. Questions are asked for whatever the
+//! command line left open, in the reference tool's order: the token type
+//! first; after the secret and scratch codes are shown, whether to write
+//! the file; then reuse of codes (TOTP), the window size and the rate limit.
 
-use std::io::{BufRead, Write};
+use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pam_rust_totp::store::{self, StoreError};
+use pam_rust_totp::store;
 use rust_totp_core::otp::{self, format_code, hotp, time_step};
 use rust_totp_core::state_file::{FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
 use crate::display::{self, DisplayError};
 use crate::generate::{self, ENROLMENT_SECRET_BYTES, RandomError, Secret};
-use crate::identity::{self, NoHomeDirectory};
+use crate::identity;
 use crate::prompt::{Dialogue, PromptError};
 use crate::qr::QrMode;
+use crate::qr_image::{self, ImageError};
+use crate::target::{AsUserError, Target, TargetError};
 use crate::uri::{Factor, otpauth_uri};
 
 /// TOTP step when `-S` is not given.
@@ -38,6 +41,9 @@ const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
 };
 /// Time steps either side of now accepted when confirming the app's code.
 const CONFIRM_SKEW_STEPS: u64 = 1;
+/// Time steps either side of now searched for a wrong code, to tell a
+/// clock that is off from a wrong account: 10 minutes at 30 seconds.
+const CLOCK_HINT_STEPS: u64 = 20;
 
 const ASK_TIME_BASED: &str = "Make the one-time codes time-based (TOTP)? \
     Answering n sets up counter-based (HOTP) codes.";
@@ -60,9 +66,11 @@ const ASK_RATE_LIMIT: &str = "Limit login attempts to 3 every 30 seconds?\n\
 #[derive(Debug, thiserror::Error)]
 pub enum EnrolError {
     #[error(transparent)]
-    NoHome(#[from] NoHomeDirectory),
+    Target(#[from] TargetError),
     #[error("cannot use the secret file: {0}")]
-    Target(StoreError),
+    TargetFile(AsUserError),
+    #[error(transparent)]
+    ImageTarget(ImageError),
     #[error(transparent)]
     Random(#[from] RandomError),
     #[error(transparent)]
@@ -70,15 +78,17 @@ pub enum EnrolError {
     #[error(transparent)]
     Display(#[from] DisplayError),
     #[error(transparent)]
-    Write(StoreError),
+    Write(AsUserError),
+    #[error("the secret file was written, but not the QR image: {0}")]
+    Image(ImageError),
 }
 
 impl EnrolError {
-    /// 2 for a bad command line (the file cannot be where it was asked to
-    /// be), 1 for failures while running.
+    /// 2 for a bad command line (the file or image cannot be where it was
+    /// asked to be, no such user), 1 for failures while running.
     pub fn exit_status(&self) -> u8 {
         match self {
-            Self::NoHome(_) | Self::Target(_) => 2,
+            Self::Target(_) | Self::TargetFile(_) | Self::ImageTarget(_) => 2,
             _ => 1,
         }
     }
@@ -104,34 +114,37 @@ pub fn run<R: BufRead, W: Write>(
     dialogue: &mut Dialogue<R, W>,
     stdout_is_terminal: bool,
 ) -> Result<Outcome, EnrolError> {
-    let path = identity::secret_path(options.secret_path.as_ref())?;
-    store::check_writable(&path).map_err(EnrolError::Target)?;
-    let (label, issuer) = identity::label_and_issuer(&options.presentation);
-    let secret = generate::secret(ENROLMENT_SECRET_BYTES)?;
+    let mut target = Target::resolve(&options.target)?;
+    let path = target.path.clone();
+    target
+        .run_as_user(|| store::check_writable(&path))
+        .map_err(EnrolError::TargetFile)?;
+    if let Some(image) = &options.presentation.qr_image {
+        qr_image::check_target(image).map_err(EnrolError::ImageTarget)?;
+    }
+    target.warn_if_root_in_foreign_directory(&mut io::stderr(), "the new file and its lock file");
+    let (label, issuer) = identity::label_and_issuer(&options.presentation, &target.user_name);
+    let secret = match &options.key {
+        Some(key) => key.to_secret(),
+        None => generate::secret(ENROLMENT_SECRET_BYTES)?,
+    };
     let token_type = token_type(options, dialogue)?;
     let scratch_codes = generate::scratch_codes(options.emergency_codes)?;
+    let token = NewToken {
+        secret: &secret,
+        token_type,
+        step_seconds: options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+    };
+    let uri = zeroize::Zeroizing::new(otpauth_uri(&secret.base32, &label, &issuer, token.factor()));
 
     if !options.quiet {
-        // As with the reference, `-Q NONE` leaves out the URI too.
-        let token = NewToken {
-            secret: &secret,
-            token_type,
-            step_seconds: options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+        let shown = Shown {
+            uri: &uri,
+            label: &label,
+            issuer: &issuer,
+            user: &target.user_name,
         };
-        if options.presentation.qr_mode != Some(QrMode::None) {
-            let uri = otpauth_uri(&secret.base32, &label, &issuer, token.factor());
-            let qr_mode = display::qr_mode(options.presentation.qr_mode, stdout_is_terminal);
-            display::uri_and_qr(dialogue.out(), &uri, qr_mode)?;
-        }
-        writeln!(
-            dialogue.out(),
-            "Your new secret key is: {}",
-            secret.base32.as_str()
-        )?;
-        if options.presentation.pve {
-            writeln!(dialogue.out())?;
-            display::pve_dialog_fields(dialogue.out(), &label, &issuer, &secret.base32)?;
-        }
+        show_token(options, dialogue.out(), &shown, &secret, stdout_is_terminal)?;
         if options.confirm && token_type == TokenType::Totp {
             confirm_code(dialogue, &token)?;
         } else {
@@ -152,15 +165,76 @@ pub fn run<R: BufRead, W: Write>(
         return Ok(Outcome::Declined);
     }
     let settings = file_settings(options, token_type, dialogue)?;
-    let file = StateFile::new(&NewFile {
+    let mut file = StateFile::new(&NewFile {
         key: &secret.key,
         rate_limit: settings.rate_limit,
         window_size: settings.window_size,
         token: settings.token,
         scratch_codes: &scratch_codes,
     });
-    store::write_new(&path, &file.to_bytes(), SECRET_FILE_MODE).map_err(EnrolError::Write)?;
+    file.set_account(&label, &issuer);
+    let bytes = file.to_bytes();
+    target
+        .run_as_user(|| store::write_new(&path, &bytes, SECRET_FILE_MODE))
+        .map_err(EnrolError::Write)?;
+    if let Some(image) = &options.presentation.qr_image {
+        qr_image::write(image, &uri).map_err(EnrolError::Image)?;
+        if !options.quiet {
+            writeln!(
+                dialogue.out(),
+                "The QR code is in \"{}\".",
+                image.path.display()
+            )?;
+        }
+    }
     Ok(Outcome::Written)
+}
+
+/// What the token is shown as.
+struct Shown<'a> {
+    uri: &'a str,
+    label: &'a str,
+    issuer: &'a str,
+    /// The user whose file it is.
+    user: &'a str,
+}
+
+/// Prints the URI and QR code, the secret and the Proxmox VE fields. A key
+/// given with `--key` is printed back only when asked for: with `-Q` for
+/// the URI, QR code and secret, with `--pve` for the Proxmox VE fields.
+fn show_token(
+    options: &EnrolOptions,
+    out: &mut impl Write,
+    shown: &Shown<'_>,
+    secret: &Secret,
+    stdout_is_terminal: bool,
+) -> Result<(), EnrolError> {
+    let presentation = &options.presentation;
+    let show_key = options.key.is_none() || presentation.qr_mode.is_some();
+    // As with the reference, `-Q NONE` leaves out the URI too.
+    if show_key && presentation.qr_mode != Some(QrMode::None) {
+        let qr_mode = display::qr_mode(presentation.qr_mode, stdout_is_terminal);
+        display::uri_and_qr(out, shown.uri, qr_mode)?;
+    }
+    match (show_key, options.key.is_some()) {
+        (true, false) => writeln!(out, "Your new secret key is: {}", secret.base32.as_str())?,
+        (true, true) => writeln!(out, "Your secret key is: {}", secret.base32.as_str())?,
+        (false, _) => writeln!(
+            out,
+            "Enrolling the key given with --key (not shown; -Q MODE shows it with its QR code)."
+        )?,
+    }
+    if presentation.pve {
+        let pve_user = presentation
+            .label
+            .clone()
+            .unwrap_or_else(|| identity::pve_user(shown.user));
+        writeln!(out)?;
+        display::pve_dialog_fields(out, &pve_user, shown.issuer, &secret.base32)?;
+        let description = display::pve_description(shown.label, shown.issuer);
+        display::pve_registration(out, &pve_user, &description, shown.uri)?;
+    }
+    Ok(())
 }
 
 /// The secret and how its codes are derived.
@@ -197,6 +271,8 @@ fn token_type<R: BufRead, W: Write>(
 }
 
 /// Asks for the app's current code until it is right or skipped with -1.
+/// A wrong code is never answered with the right one: whoever reads the
+/// screen must not learn a valid code from it.
 fn confirm_code<R: BufRead, W: Write>(
     dialogue: &mut Dialogue<R, W>,
     token: &NewToken<'_>,
@@ -208,18 +284,40 @@ fn confirm_code<R: BufRead, W: Write>(
             return Ok(());
         };
         let now = time_step(unix_now(), token.step_seconds);
-        let first = now.saturating_sub(CONFIRM_SKEW_STEPS);
-        let matches = (first..=now + CONFIRM_SKEW_STEPS)
-            .any(|step| otp::codes_equal(code, hotp(&token.secret.key, step)));
-        if matches {
+        let matches_at = |offset: u64, later: bool| {
+            let step = if later {
+                now.checked_add(offset)
+            } else {
+                now.checked_sub(offset)
+            };
+            step.is_some_and(|step| otp::codes_equal(code, hotp(&token.secret.key, step)))
+        };
+        if (0..=CONFIRM_SKEW_STEPS).any(|d| matches_at(d, true) || matches_at(d, false)) {
             writeln!(dialogue.out(), "Code confirmed")?;
             return Ok(());
         }
-        let expected = format_code(hotp(&token.secret.key, now));
-        writeln!(
-            dialogue.out(),
-            "Code incorrect (the current code is {expected}; check the app's clock). Try again."
-        )?;
+        let skew = (CONFIRM_SKEW_STEPS + 1..=CLOCK_HINT_STEPS).find_map(|d| {
+            let seconds = d * u64::from(token.step_seconds);
+            if matches_at(d, true) {
+                Some(format!("{seconds} seconds ahead of"))
+            } else if matches_at(d, false) {
+                Some(format!("{seconds} seconds behind"))
+            } else {
+                None
+            }
+        });
+        match skew {
+            Some(skew) => writeln!(
+                dialogue.out(),
+                "Code incorrect: it is the app's code for a time about {skew} this machine's \
+                 clock. Set the clocks right (of the phone, or of this machine). Try again."
+            )?,
+            None => writeln!(
+                dialogue.out(),
+                "Code incorrect. Check that it is the code of this account and that the \
+                 clocks of the phone and of this machine are right. Try again."
+            )?,
+        }
     }
 }
 
@@ -287,4 +385,72 @@ fn file_settings<R: BufRead, W: Write>(
         window_size,
         token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"12345678901234567890";
+
+    /// Runs the confirmation with `answers` for a 30-second token; returns
+    /// what was printed.
+    fn confirm(answers: &str) -> String {
+        let key = zeroize::Zeroizing::new(KEY.to_vec());
+        let secret = Secret {
+            base32: zeroize::Zeroizing::new(rust_totp_core::state_file::encode_secret(KEY)),
+            key,
+        };
+        let token = NewToken {
+            secret: &secret,
+            token_type: TokenType::Totp,
+            step_seconds: 30,
+        };
+        let mut dialogue = Dialogue::new(answers.as_bytes(), Vec::new());
+        confirm_code(&mut dialogue, &token).expect("the answers end with -1");
+        String::from_utf8(std::mem::take(dialogue.out())).unwrap()
+    }
+
+    fn code_at(offset_steps: i64) -> String {
+        let now = time_step(unix_now(), 30);
+        format_code(hotp(KEY, now.saturating_add_signed(offset_steps)))
+    }
+
+    /// The codes the app could show now, give or take a step.
+    fn current_codes() -> Vec<String> {
+        (-2..=2).map(code_at).collect()
+    }
+
+    #[test]
+    fn a_wrong_code_is_never_answered_with_the_right_one() {
+        let valid = current_codes();
+        let wrong = (0..)
+            .map(|i| format!("{:06}", (123_456 + 111_111 * i) % 1_000_000))
+            .find(|c| !(-25..=25).map(code_at).any(|v| v == *c))
+            .unwrap();
+        let shown = confirm(&format!("{wrong}\n-1\n"));
+        assert!(shown.contains("Code incorrect"), "{shown}");
+        for code in &valid {
+            assert!(!shown.contains(code.as_str()), "{code} shown: {shown}");
+        }
+        assert!(shown.ends_with("Code confirmation skipped\n"), "{shown}");
+    }
+
+    #[test]
+    fn a_code_from_a_clock_that_is_off_is_named_as_such() {
+        let shown = confirm(&format!("{}\n-1\n", code_at(6)));
+        assert!(
+            shown.contains("seconds ahead of this machine's clock"),
+            "{shown}"
+        );
+        let shown = confirm(&format!("{}\n-1\n", code_at(-6)));
+        assert!(
+            shown.contains("seconds behind this machine's clock"),
+            "{shown}"
+        );
+        for code in current_codes() {
+            assert!(!shown.contains(code.as_str()), "{code} shown: {shown}");
+        }
+        assert!(confirm(&format!("{}\n", code_at(0))).contains("Code confirmed"));
+    }
 }

@@ -4,9 +4,10 @@
 use data_encoding::BASE32_NOPAD;
 use zeroize::Zeroizing;
 
-/// Bytes of a new enrolment secret: 128 bits (26 base32 characters), as
-/// `google-authenticator` 1.08 writes them.
-pub const ENROLMENT_SECRET_BYTES: usize = 16;
+/// Bytes of a new enrolment secret: 160 bits (32 base32 characters), the
+/// length RFC 4226 recommends and `google-authenticator` writes since 1.11
+/// (1.08 to 1.10 wrote 128 bits).
+pub const ENROLMENT_SECRET_BYTES: usize = 20;
 
 /// Bytes of a `--keygen` secret: 80 bits (16 base32 characters), the size
 /// Proxmox VE's `oathkeygen` prints.
@@ -65,7 +66,7 @@ mod tests {
 
     #[test]
     fn secrets_have_the_expected_length_and_alphabet() {
-        for (bytes, chars) in [(ENROLMENT_SECRET_BYTES, 26), (KEYGEN_SECRET_BYTES, 16)] {
+        for (bytes, chars) in [(ENROLMENT_SECRET_BYTES, 32), (KEYGEN_SECRET_BYTES, 16)] {
             let new = secret(bytes).unwrap();
             assert_eq!(new.base32.len(), chars);
             assert!(

@@ -10,7 +10,7 @@ use nix::unistd::{User, getuid};
 use crate::args::Presentation;
 
 /// The secret file in the home directory, as the PAM module looks for it.
-const DEFAULT_SECRET_FILE: &str = ".google_authenticator";
+pub const DEFAULT_SECRET_FILE: &str = ".google_authenticator";
 /// The kernel's host name (what gethostname(2) returns).
 const HOSTNAME_PATH: &str = "/proc/sys/kernel/hostname";
 /// Host name used when none can be read, as the reference tool does.
@@ -43,17 +43,21 @@ pub fn hostname() -> String {
 
 /// The label and issuer to show: the given ones, else `user@hostname` (or
 /// the Proxmox VE user name `user@pam` with `--pve`) and the host name.
-pub fn label_and_issuer(presentation: &Presentation) -> (String, String) {
+pub fn label_and_issuer(presentation: &Presentation, user: &str) -> (String, String) {
     let label = presentation.label.clone().unwrap_or_else(|| {
-        let realm = if presentation.pve {
-            PVE_PAM_REALM.to_owned()
+        if presentation.pve {
+            pve_user(user)
         } else {
-            hostname()
-        };
-        format!("{}@{realm}", user_name())
+            format!("{user}@{}", hostname())
+        }
     });
     let issuer = presentation.issuer.clone().unwrap_or_else(hostname);
     (label, issuer)
+}
+
+/// The Proxmox VE user of the Linux user `user`: `user@pam`.
+pub fn pve_user(user: &str) -> String {
+    format!("{user}@{PVE_PAM_REALM}")
 }
 
 /// `-s FILE` if given, else `~/.google_authenticator`.

@@ -1,9 +1,13 @@
 //! `rust-totp`: sets up two-factor login for `pam_rust_totp` and
 //! `pam_google_authenticator`. It takes the command line of Google's
 //! `google-authenticator` tool and writes the same `~/.google_authenticator`
-//! file, and can also show an existing file again (`--show`), print the
-//! fields of the Proxmox VE TOTP dialog (`--pve`) and generate a bare key
-//! (`--keygen`). `rust-totp doctor` checks an installation.
+//! file, for the invoking user or, as root, for another (`--user`), with a
+//! new key or a given one (`--key`). It can also show an existing file again
+//! (`--show`), write the QR code as an image (`--qr-file`), give a file new
+//! scratch codes (`--new-scratch-codes`), unlock it (`--reset`), print the
+//! fields and the `pvesh` command of the Proxmox VE TOTP dialog (`--pve`)
+//! and generate a bare key (`--keygen`). `rust-totp doctor` checks an
+//! installation.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -12,9 +16,14 @@ mod doctor;
 mod enrol;
 mod generate;
 mod identity;
+mod key;
+mod keygen;
+mod maintain;
 mod prompt;
 mod qr;
+mod qr_image;
 mod show;
+mod target;
 mod uri;
 
 use std::ffi::OsString;
@@ -22,7 +31,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use args::Command;
-use generate::{KEYGEN_SECRET_BYTES, RandomError};
+use maintain::Change;
 use prompt::Dialogue;
 
 const DOCTOR_SUBCOMMAND: &str = "doctor";
@@ -53,26 +62,24 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error, error.exit_status()),
             }
         }
-        Command::Keygen => match keygen() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error, 1),
-        },
+        Command::NewScratchCodes { target, count } => {
+            maintain_file(&target, Change::NewScratchCodes(count))
+        }
+        Command::Reset(target) => maintain_file(&target, Change::Reset),
+        Command::Keygen(presentation) => {
+            match keygen::run(&presentation, &mut io::stdout().lock(), stdout_is_terminal) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&error, error.exit_status()),
+            }
+        }
     }
 }
 
-/// Prints a new 80-bit key in base32, as Proxmox VE's `oathkeygen` does.
-fn keygen() -> Result<(), KeygenError> {
-    let secret = generate::secret(KEYGEN_SECRET_BYTES)?;
-    writeln!(io::stdout().lock(), "{}", secret.base32.as_str())?;
-    Ok(())
-}
-
-#[derive(Debug, thiserror::Error)]
-enum KeygenError {
-    #[error(transparent)]
-    Random(#[from] RandomError),
-    #[error("cannot write to standard output: {0}")]
-    Io(#[from] io::Error),
+fn maintain_file(target: &args::FileTarget, change: Change) -> ExitCode {
+    match maintain::run(target, change, &mut io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error, error.exit_status()),
+    }
 }
 
 fn fail(error: &dyn std::error::Error, status: u8) -> ExitCode {

@@ -6,7 +6,8 @@
 //! `UTF8` packs two module rows into one text row with half-block
 //! characters. The `_INVERSE` variants set no colours and draw the dark
 //! modules in the terminal's own text colour, for light-background terminals
-//! and for pasting into documents.
+//! and for pasting into documents. `ANSI_GREY` and `UTF8_GREY`, the names
+//! upstream 1.11 gives the black-on-grey drawings, draw as `ANSI` and `UTF8`.
 
 use qrcode::{Color, EcLevel, QrCode};
 
@@ -34,15 +35,18 @@ pub enum QrMode {
 }
 
 impl QrMode {
-    /// Parses a `-Q` value, ignoring case as the reference does.
+    /// Parses a `-Q` value, ignoring case and taking `-` for `_`, as
+    /// upstream 1.11 does.
     pub fn parse(value: &str) -> Result<Self, String> {
-        match value.to_ascii_uppercase().as_str() {
+        match value.to_ascii_uppercase().replace('-', "_").as_str() {
             "NONE" => Ok(Self::None),
-            "ANSI" => Ok(Self::Ansi),
-            "UTF8" => Ok(Self::Utf8),
+            "ANSI" | "ANSI_GREY" => Ok(Self::Ansi),
+            "UTF8" | "UTF8_GREY" => Ok(Self::Utf8),
             "ANSI_INVERSE" => Ok(Self::AnsiInverse),
             "UTF8_INVERSE" => Ok(Self::Utf8Inverse),
-            _ => Err("expected NONE, ANSI, UTF8, ANSI_INVERSE or UTF8_INVERSE".to_owned()),
+            _ => Err("expected NONE, ANSI, UTF8, ANSI_INVERSE, UTF8_INVERSE, \
+                      ANSI_GREY or UTF8_GREY"
+                .to_owned()),
         }
     }
 }
@@ -53,13 +57,14 @@ impl QrMode {
 pub struct QrError(#[from] qrcode::types::QrError);
 
 /// The modules of a QR code, row by row, `true` for dark.
-struct Matrix {
+pub struct Matrix {
     width: usize,
     dark: Vec<bool>,
 }
 
 impl Matrix {
-    fn encode(text: &str) -> Result<Self, QrError> {
+    /// The QR code of `text`, at error correction level M.
+    pub fn encode(text: &str) -> Result<Self, QrError> {
         let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)?;
         let dark = code
             .to_colors()
@@ -72,8 +77,13 @@ impl Matrix {
         })
     }
 
+    /// Modules per side.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
     /// Whether the module at column `x`, row `y` is dark; outside is light.
-    fn is_dark(&self, x: usize, y: usize) -> bool {
+    pub fn is_dark(&self, x: usize, y: usize) -> bool {
         x < self.width && y < self.width && self.dark[y * self.width + x]
     }
 }
@@ -181,7 +191,17 @@ mod tests {
     fn mode_names_ignore_case() {
         assert_eq!(QrMode::parse("utf8"), Ok(QrMode::Utf8));
         assert_eq!(QrMode::parse("Ansi_Inverse"), Ok(QrMode::AnsiInverse));
+        assert_eq!(QrMode::parse("utf8-inverse"), Ok(QrMode::Utf8Inverse));
         assert!(QrMode::parse("png").is_err());
+    }
+
+    #[test]
+    fn grey_modes_of_upstream_1_11_are_the_black_on_grey_drawings() {
+        assert_eq!(QrMode::parse("ANSI_GREY"), Ok(QrMode::Ansi));
+        assert_eq!(QrMode::parse("ansi-grey"), Ok(QrMode::Ansi));
+        assert_eq!(QrMode::parse("UTF8_GREY"), Ok(QrMode::Utf8));
+        assert_eq!(QrMode::parse("Utf8-Grey"), Ok(QrMode::Utf8));
+        assert!(QrMode::parse("UTF8_GRAY").is_err());
     }
 
     #[test]

@@ -1,19 +1,25 @@
 //! `--show`: prints the URI, QR code, secret, issuer, label and remaining
 //! scratch codes of an existing secret file, to back it up or to add the
-//! token to another device.
+//! token to another device. The label and issuer are the ones stored at
+//! enrolment, so the URI is the same as then; `-l` and `-i` override them,
+//! and a file without them (written by another tool) gets the defaults.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::state_file::{ParseError, StateFile};
 use zeroize::Zeroizing;
 
-use crate::args::ShowOptions;
+use crate::args::{Presentation, ShowOptions};
 use crate::display::{self, DisplayError};
-use crate::identity::{self, NoHomeDirectory};
+use crate::identity;
+use crate::qr_image::{self, ImageError};
+use crate::target::{AsUserError, Target, TargetError};
 use crate::uri::{Factor, otpauth_uri};
 
+/// `--show` reads a file whatever its permission bits.
+const ANY_PERMISSIONS: u32 = 0o7777;
 /// The only step the Proxmox VE web dialog supports.
 const PVE_STEP_SECONDS: u32 = 30;
 
@@ -21,9 +27,9 @@ const PVE_STEP_SECONDS: u32 = 30;
 #[derive(Debug, thiserror::Error)]
 pub enum ShowError {
     #[error(transparent)]
-    NoHome(#[from] NoHomeDirectory),
-    #[error("cannot read \"{}\": {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Read(AsUserError),
     #[error("\"{}\" is not a valid secret file: {source}", path.display())]
     Parse { path: PathBuf, source: ParseError },
     #[error(
@@ -32,14 +38,19 @@ pub enum ShowError {
     )]
     NotForPve,
     #[error(transparent)]
+    ImageTarget(ImageError),
+    #[error(transparent)]
     Display(#[from] DisplayError),
+    #[error(transparent)]
+    Image(ImageError),
 }
 
 impl ShowError {
-    /// 2 when no file was named and none can be found by default, else 1.
+    /// 2 for a file or user that is not there or not usable, or an image
+    /// path that cannot be written, else 1.
     pub fn exit_status(&self) -> u8 {
         match self {
-            Self::NoHome(_) => 2,
+            Self::Target(_) | Self::Read(_) | Self::Parse { .. } | Self::ImageTarget(_) => 2,
             _ => 1,
         }
     }
@@ -57,11 +68,14 @@ pub fn run(
     out: &mut impl Write,
     stdout_is_terminal: bool,
 ) -> Result<(), ShowError> {
-    let path = identity::secret_path(options.secret_path.as_ref())?;
-    let bytes = Zeroizing::new(fs::read(&path).map_err(|source| ShowError::Read {
-        path: path.clone(),
-        source,
-    })?);
+    let mut target = Target::resolve(&options.target)?;
+    if let Some(image) = &options.presentation.qr_image {
+        qr_image::check_target(image).map_err(ShowError::ImageTarget)?;
+    }
+    let (path, owner_uid) = (target.path.clone(), target.owner_uid);
+    let bytes = target
+        .run_as_user(|| read_file(&path, owner_uid))
+        .map_err(ShowError::Read)?;
     let state = StateFile::parse(&bytes).map_err(|source| ShowError::Parse {
         path: path.clone(),
         source,
@@ -75,7 +89,12 @@ pub fn run(
     {
         return Err(ShowError::NotForPve);
     }
-    let (label, issuer) = identity::label_and_issuer(&options.presentation);
+    let stored = Presentation {
+        label: (options.presentation.label.clone()).or_else(|| state.account_label()),
+        issuer: (options.presentation.issuer.clone()).or_else(|| state.account_issuer()),
+        ..options.presentation.clone()
+    };
+    let (label, issuer) = identity::label_and_issuer(&stored, &target.user_name);
     let secret = state.secret_base32();
 
     let uri = Zeroizing::new(otpauth_uri(secret, &label, &issuer, factor));
@@ -95,12 +114,30 @@ pub fn run(
     }
     print_scratch_codes(out, &Zeroizing::new(state.scratch_codes()))?;
     if options.presentation.pve {
+        let pve_user = (options.presentation.label.clone())
+            .unwrap_or_else(|| identity::pve_user(&target.user_name));
         writeln!(out)?;
-        display::pve_dialog_fields(out, &label, &issuer, secret)?;
+        display::pve_dialog_fields(out, &pve_user, &issuer, secret)?;
+        let description = display::pve_description(&label, &issuer);
+        display::pve_registration(out, &pve_user, &description, &uri)?;
+    }
+    if let Some(image) = &options.presentation.qr_image {
+        qr_image::write(image, &uri).map_err(ShowError::Image)?;
+        writeln!(out, "The QR code is in \"{}\".", image.path.display())?;
     }
     Ok(())
 }
 
+/// The whole file, read by the store: any owner and mode, but only a
+/// regular file of at most the module's size limit.
+fn read_file(path: &std::path::Path, owner_uid: u32) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    let policy = FilePolicy {
+        strict_owner: false,
+        allowed_perm: ANY_PERMISSIONS,
+        ..FilePolicy::new(owner_uid)
+    };
+    Snapshot::read(path, &policy).map(|snapshot| Zeroizing::new(snapshot.contents().to_vec()))
+}
 /// Time-based unless the file has a HOTP counter, as the PAM module reads it.
 fn factor(state: &StateFile) -> Factor {
     match state.hotp_counter() {

@@ -134,14 +134,22 @@ fn unix_now() -> u64 {
 // ------------------------------------------------------- PAM acceptance
 
 /// A uniquely named /etc/pam.d service using the reference module with
-/// `secret=<dir>/${USER}`; removed when dropped.
+/// `secret=<dir>/${USER}`, or a module with other arguments, for root or
+/// another user; removed when dropped.
 struct PamService {
     name: String,
     path: PathBuf,
+    user: String,
 }
 
 impl PamService {
     fn new(secret_dir: &Path) -> Self {
+        let arguments = format!("secret={}/${{USER}}", secret_dir.display());
+        Self::with_module(Path::new(REFERENCE_MODULE), &arguments, "root")
+    }
+
+    /// A service with the line `auth required MODULE ARGUMENTS` for `user`.
+    fn with_module(module: &Path, arguments: &str, user: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "rt-cli-test-{}-{}",
@@ -149,22 +157,27 @@ impl PamService {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let path = Path::new("/etc/pam.d").join(&name);
-        let rule = format!(
-            "auth required {REFERENCE_MODULE} secret={}/${{USER}}\n",
-            secret_dir.display()
-        );
+        let rule = format!("auth required {} {arguments}\n", module.display());
         fs::write(&path, rule).expect("write PAM service file");
-        Self { name, path }
+        Self {
+            name,
+            path,
+            user: user.to_owned(),
+        }
     }
 
-    /// Whether `pamtester` authenticates root with `answer`.
+    /// Whether `pamtester` authenticates the user with `answer`.
     fn accepts(&self, answer: &str) -> bool {
-        let output = run_with_input(
-            "pamtester",
-            &[&self.name, "root", "authenticate"],
-            &format!("{answer}\n"),
-            &[],
-        );
+        self.accepts_from(answer, None)
+    }
+
+    /// Whether `pamtester` authenticates the user with `answer`, coming
+    /// from `rhost` if given.
+    fn accepts_from(&self, answer: &str, rhost: Option<&str>) -> bool {
+        let rhost = rhost.map(|host| format!("-Irhost={host}"));
+        let mut args: Vec<&str> = rhost.iter().map(String::as_str).collect();
+        args.extend([self.name.as_str(), self.user.as_str(), "authenticate"]);
+        let output = run_with_input("pamtester", &args, &format!("{answer}\n"), &[]);
         output.status.success()
     }
 }
@@ -298,8 +311,9 @@ fn files_are_accepted_by_the_reference_module() {
 // -------------------------------------- same file as google-authenticator
 
 /// The file's lines with the random parts replaced by placeholders, after
-/// checking their form.
-fn structure(path: &Path) -> Vec<String> {
+/// checking their form: a secret of `secret_len` base32 characters (160
+/// bits for ours, 128 for Debian's google-authenticator 1.08).
+fn structure(path: &Path, secret_len: usize) -> Vec<String> {
     let lines = file_lines(path);
     let mode = fs::metadata(path).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o400, "{} has mode {mode:o}", path.display());
@@ -308,7 +322,7 @@ fn structure(path: &Path) -> Vec<String> {
         .enumerate()
         .map(|(i, line)| {
             if i == 0 {
-                assert_eq!(line.len(), 26, "secret {line:?}");
+                assert_eq!(line.len(), secret_len, "secret {line:?}");
                 assert!(
                     BASE32_NOPAD.decode(line.as_bytes()).is_ok(),
                     "secret {line:?}"
@@ -332,10 +346,18 @@ fn assert_same_structure_as_reference(flags: &[&str], input: &str) {
     args.extend(["-s", path_str(&theirs)]);
     let output = google_authenticator(&args, input);
     assert_success(&output, &format!("google-authenticator {args:?}"));
+    // Ours adds the label and issuer after the options, nothing else.
+    let (account, ours): (Vec<String>, Vec<String>) = structure(&ours, 32)
+        .into_iter()
+        .partition(|line| line.starts_with("\" OTPAUTH_"));
     assert_eq!(
-        structure(&ours),
-        structure(&theirs),
+        ours,
+        structure(&theirs, 26),
         "flags {flags:?}, answers {input:?}"
+    );
+    assert_eq!(account.len(), 2, "{account:?}");
+    assert!(
+        account[0].starts_with("\" OTPAUTH_LABEL ") && account[1].starts_with("\" OTPAUTH_ISSUER ")
     );
 }
 
@@ -576,9 +598,16 @@ fn assert_qr_matches_uri(text: &str, mode: &str) -> String {
 fn printed_qr_codes_decode_to_the_printed_uri() {
     require_program("zbarimg", "zbar-tools");
     let dir = tempfile::tempdir().unwrap();
-    for (i, mode) in ["UTF8", "ANSI", "UTF8_INVERSE", "ansi_inverse"]
-        .iter()
-        .enumerate()
+    for (i, mode) in [
+        "UTF8",
+        "ANSI",
+        "UTF8_INVERSE",
+        "ansi_inverse",
+        "UTF8_GREY",
+        "ansi-grey",
+    ]
+    .iter()
+    .enumerate()
     {
         let path = dir.path().join(format!("totp{i}"));
         let output = enrol(
@@ -749,8 +778,20 @@ fn pve_mode_prints_the_dialog_fields_for_enrolment_and_show() {
     );
     assert!(text.contains("Issuer Name: pve.example.org\n"), "{text}");
     assert!(text.contains(&format!("Secret:      {secret}\n")), "{text}");
-    let uri = parse_key_uri(&printed_uri(&text));
+    let printed = printed_uri(&text);
+    let uri = parse_key_uri(&printed);
     assert_eq!(uri.label, format!("{user}@pam"));
+    let description = format!("{user}@pam on pve.example.org, shared with ssh");
+    assert!(
+        text.contains(&format!("  Description: {description}\n")),
+        "{text}"
+    );
+    let command = format!(
+        "  pvesh create /access/tfa/{user}@pam --type totp --description '{description}' \
+         --totp '{printed}' --value CODE\n"
+    );
+    assert!(text.contains(&command), "{text}");
+    assert!(text.contains("with CODE replaced by the code"), "{text}");
 
     let shown = rust_totp(
         &["--show", "--pve", "-s", path_str(&path), "-l", "admin@pve"],
@@ -763,6 +804,16 @@ fn pve_mode_prints_the_dialog_fields_for_enrolment_and_show() {
         shown.contains(&format!("Secret:      {secret}\n")),
         "{shown}"
     );
+    // -l names the PVE user and the URI's label.
+    let shown_uri = format!("otpauth://totp/admin@pve?secret={secret}&issuer=pve.example.org");
+    assert!(shown.contains(&format!("--totp '{shown_uri}'")), "{shown}");
+    assert!(
+        shown.contains("pvesh create /access/tfa/admin@pve "),
+        "{shown}"
+    );
+    // Without -l, --show gives the URI of the enrolment.
+    let again = rust_totp(&["--show", "--pve", "-s", path_str(&path)], "");
+    assert!(stdout(&again).contains(&command), "{}", stdout(&again));
 }
 
 #[test]
@@ -807,7 +858,11 @@ fn existing_file_is_kept_unless_confirmed_or_forced() {
     assert_eq!(fs::read_to_string(&path).unwrap(), "OLD\n");
 
     assert_success(&rust_totp(&flags, "y\n"), "rust-totp answered yes");
-    assert_eq!(file_lines(&path).len(), 8);
+    assert_eq!(
+        file_lines(&path).len(),
+        10,
+        "secret, 2 options, label, issuer, 5 codes"
+    );
     let mut forced = flags.to_vec();
     forced.push("-f");
     let before = fs::read_to_string(&path).unwrap();
@@ -847,7 +902,11 @@ fn enrolment_removes_temporary_files_left_by_a_killed_writer() {
         names_in(dir.path()),
         ["secret", "secret.lock", "secret~notmine"]
     );
-    assert_eq!(file_lines(&path).len(), 8);
+    assert_eq!(
+        file_lines(&path).len(),
+        10,
+        "secret, 2 options, label, issuer, 5 codes"
+    );
 }
 
 #[test]
@@ -879,6 +938,15 @@ fn bad_command_lines_exit_2_and_write_nothing() {
         &["--pve", "-c"],
         &["--pve", "-S", "60"],
         &["stray-argument"],
+        &["--key", "JBSWY3DPEHPK3PX1"],
+        &["--key", "JBSWY3DP"],
+        &["--qr-file", "qr.jpg"],
+        &["--user", "rt-no-such-user"],
+        &["--user", ""],
+        &["--reset", "-e", "3"],
+        &["--new-scratch-codes", "--qr-file", "x.png"],
+        &["--show", "--new-scratch-codes"],
+        &["--keygen", "--user", "root"],
     ];
     for flags in cases {
         let mut args = vec!["-f", "-C", "-s", target];
@@ -928,4 +996,829 @@ fn bad_command_lines_exit_2_and_write_nothing() {
         1,
         "only the plain file"
     );
+}
+
+// ------------------------------------------- the life of a token: helpers
+
+/// Our module, as `cargo test` builds it next to the test executable.
+fn our_module() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let module = exe.with_file_name("libpam_rust_totp.so");
+    if !module.is_file() {
+        unavailable(&format!(
+            "{} missing (built by cargo test --workspace)",
+            module.display()
+        ));
+    }
+    module
+}
+
+/// Both modules, to check a file with each.
+fn both_modules() -> [PathBuf; 2] {
+    [PathBuf::from(REFERENCE_MODULE), our_module()]
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("host name")
+        .trim()
+        .to_owned()
+}
+
+/// A user made for one test with `useradd -m`, removed with its home when
+/// dropped.
+struct TestUser {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: PathBuf,
+}
+
+impl TestUser {
+    fn new() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "rtlife{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        retry_account_tool("useradd", &["-m", "-s", "/bin/sh", &name]);
+        let user = nix::unistd::User::from_name(&name)
+            .expect("look up the new user")
+            .expect("the new user exists");
+        Self {
+            name,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            home: user.dir,
+        }
+    }
+
+    fn secret_file(&self) -> PathBuf {
+        self.home.join(".google_authenticator")
+    }
+
+    /// A service with `module` and its default `~/.google_authenticator`.
+    fn service(&self, module: &Path, arguments: &str) -> PamService {
+        PamService::with_module(module, arguments, &self.name)
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        retry_account_tool("userdel", &["-r", &self.name]);
+    }
+}
+
+/// Runs useradd or userdel, again while another process holds the
+/// account files' lock.
+fn retry_account_tool(program: &str, args: &[&str]) {
+    for _ in 0..50 {
+        let output = run_with_input(program, args, "", &[]);
+        if output.status.success() {
+            return;
+        }
+        let message = String::from_utf8_lossy(&output.stderr);
+        if !message.contains("lock") {
+            // userdel -r warns about a missing mail spool; the user is gone.
+            if program == "userdel" && message.contains("mail spool") {
+                return;
+            }
+            panic!("{program} {args:?} failed: {message}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("{program} {args:?}: the account files stayed locked");
+}
+
+/// The current TOTP code of a base32 secret.
+fn totp_code(secret: &str) -> String {
+    oathtool(&["-b", "--totp", secret])
+}
+
+fn scratch_codes_of(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| is_scratch_code(l))
+        .cloned()
+        .collect()
+}
+
+fn without_scratch_codes(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| !is_scratch_code(l))
+        .cloned()
+        .collect()
+}
+
+/// The eight-digit codes printed as indented lines.
+fn printed_scratch_codes(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|code| is_scratch_code(code))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Owner, group and permission bits of `path`.
+fn ownership(path: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (meta.uid(), meta.gid(), meta.mode() & 0o7777)
+}
+
+fn assert_exit_2(output: &Output, what: &str) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{what}: stdout {}, stderr {}",
+        stdout(output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let message = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        message.starts_with("rust-totp: ") || message.starts_with("error: "),
+        "{what}: {message}"
+    );
+    message
+}
+
+// --------------------------------------------------- enrolment for a user
+
+#[test]
+#[ignore = "needs root, test users and the system test tools: run by tests/run-all.sh"]
+fn files_enrolled_for_another_user_are_theirs_and_accepted_by_both_modules() {
+    require_pam_tools();
+    let user = TestUser::new();
+    let path = user.secret_file();
+    for module in both_modules() {
+        let flags = [
+            "--user", &user.name, "-t", "-d", "-u", "-w", "3", "-e", "2", "-f", "-C", "-q",
+        ];
+        let output = rust_totp(&flags, "");
+        assert_success(&output, "rust-totp --user");
+        assert!(
+            output.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(ownership(&path), (user.uid, user.gid, 0o400));
+        let lock = user.home.join(".google_authenticator.lock");
+        assert_eq!(ownership(&lock).0, user.uid, "the lock file is the user's");
+        let lines = file_lines(&path);
+        assert_eq!(lines[0].len(), 32, "160-bit secret");
+        let label = format!("\" OTPAUTH_LABEL {}@{}", user.name, hostname());
+        assert!(lines.contains(&label), "{lines:?}");
+
+        let service = user.service(&module, "");
+        let code = totp_code(&lines[0]);
+        assert!(service.accepts(&code), "{}: code refused", module.display());
+        assert!(!service.accepts(&code), "{}: reused code", module.display());
+        let scratch = &scratch_codes_of(&lines)[0];
+        assert!(
+            service.accepts(scratch),
+            "{}: scratch code",
+            module.display()
+        );
+    }
+
+    let output = rust_totp(&["--user", "rt-no-such-user", "-tdfCq", "-u", "-W"], "");
+    assert!(assert_exit_2(&output, "unknown user").contains("no user \"rt-no-such-user\""));
+
+    // Root writing into the user's home without --user is told to use it.
+    let stray = user.home.join("stray");
+    let output = rust_totp(
+        &[
+            "-s",
+            path_str(&stray),
+            "-t",
+            "-D",
+            "-u",
+            "-W",
+            "-f",
+            "-C",
+            "-q",
+        ],
+        "",
+    );
+    assert_success(&output, "rust-totp -s in another user's home");
+    let warning = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        warning.contains(&format!("use --user {}", user.name)),
+        "{warning}"
+    );
+    assert_eq!(ownership(&stray).0, 0);
+}
+
+#[test]
+#[ignore = "needs root and a test user: run by tests/run-all.sh"]
+fn only_root_acts_for_another_user() {
+    let user = TestUser::new();
+    // A copy of the program that the user can run.
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let program = dir.path().join("rust-totp");
+    fs::copy(env!("CARGO_BIN_EXE_rust-totp"), &program).unwrap();
+    let as_user = |args: &[&str]| {
+        let mut all = vec![
+            format!("--reuid={}", user.uid),
+            format!("--regid={}", user.gid),
+            "--clear-groups".to_owned(),
+            path_str(&program).to_owned(),
+        ];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        run_with_input("setpriv", &all, "", &[("HOME", &user.home)])
+    };
+    let output = as_user(&["--user", "root", "-t", "-D", "-u", "-W", "-f", "-C", "-q"]);
+    assert!(assert_exit_2(&output, "--user root as a user").contains("only root"));
+    // One's own name is fine.
+    let output = as_user(&[
+        "--user", &user.name, "-t", "-D", "-u", "-W", "-f", "-C", "-q",
+    ]);
+    assert_success(&output, "--user self");
+    assert_eq!(ownership(&user.secret_file()), (user.uid, user.gid, 0o400));
+}
+
+// ------------------------------------------------------------- --key
+
+#[test]
+#[ignore = "needs root, test users and the system test tools: run by tests/run-all.sh"]
+fn a_given_key_is_enrolled_unprinted_and_its_codes_pass_both_modules() {
+    require_pam_tools();
+    let keygen = rust_totp(&["--keygen"], "");
+    assert_success(&keygen, "rust-totp --keygen");
+    let key = stdout(&keygen).trim().to_owned();
+    // As copied from a dialog that shows it in groups, in lower case.
+    let typed: String = key
+        .to_lowercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|group| std::str::from_utf8(group).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let user = TestUser::new();
+    for module in both_modules() {
+        let output = rust_totp(
+            &[
+                "--user", &user.name, "--key", &typed, "-t", "-D", "-u", "-W", "-f", "-C",
+            ],
+            "",
+        );
+        assert_success(&output, "rust-totp --key");
+        let text = stdout(&output);
+        assert!(
+            !text.contains(&key) && !text.contains("otpauth://"),
+            "{text}"
+        );
+        let lines = file_lines(&user.secret_file());
+        assert_eq!(lines[0], key);
+        let service = user.service(&module, "");
+        assert!(service.accepts(&totp_code(&key)), "{}", module.display());
+    }
+
+    // Asked for with -Q, the key and its URI are shown.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret");
+    let output = enrol(
+        &path,
+        &[
+            "--key", &key, "-t", "-D", "-u", "-W", "-f", "-C", "-Q", "UTF8",
+        ],
+        "",
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("Your secret key is: {key}\n")),
+        "{text}"
+    );
+    assert_eq!(parse_key_uri(&printed_uri(&text)).params["secret"], key);
+
+    // Bad keys: exit 2, the existing file untouched.
+    let before = fs::read(&path).unwrap();
+    for bad in [
+        "JBSWY3DPEHPK3PX1",
+        "JBSWY3DPEHPK",
+        "not a key!",
+        "",
+        "JBSWY3DPEHPK3PXP=X",
+    ] {
+        let output = rust_totp(
+            &[
+                "--key",
+                bad,
+                "-t",
+                "-D",
+                "-u",
+                "-W",
+                "-f",
+                "-C",
+                "-s",
+                path_str(&path),
+            ],
+            "",
+        );
+        let message = assert_exit_2(&output, bad);
+        assert!(message.contains("--key"), "{message}");
+        assert!(
+            bad.is_empty() || !message.contains(bad),
+            "the key is echoed: {message}"
+        );
+        assert!(output.stdout.is_empty());
+        assert_eq!(fs::read(&path).unwrap(), before, "{bad:?} changed the file");
+    }
+}
+
+// ---------------------------------------------- --new-scratch-codes, --reset
+
+#[test]
+#[ignore = "needs root, test users and the system test tools: run by tests/run-all.sh"]
+fn new_scratch_codes_replace_only_the_codes_and_the_old_ones_stop_working() {
+    require_pam_tools();
+    let ours = our_module();
+    let user = TestUser::new();
+    let path = user.secret_file();
+    let flags = [
+        "--user", &user.name, "-t", "-d", "-r", "10", "-R", "60", "-w", "3", "-e", "3", "-f", "-C",
+        "-q",
+    ];
+    assert_success(&rust_totp(&flags, ""), "enrol");
+    let old = scratch_codes_of(&file_lines(&path));
+    let reference = user.service(Path::new(REFERENCE_MODULE), "");
+    let ours_service = user.service(&ours, "");
+    // The C module uses one up and rewrites the file first.
+    assert!(reference.accepts(&old[0]));
+    let before = file_lines(&path);
+
+    let output = rust_totp(
+        &["--new-scratch-codes", "--user", &user.name, "-e", "4"],
+        "",
+    );
+    assert_success(&output, "rust-totp --new-scratch-codes");
+    let new = printed_scratch_codes(&stdout(&output));
+    let after = file_lines(&path);
+    assert_eq!(new.len(), 4, "{}", stdout(&output));
+    assert_eq!(scratch_codes_of(&after), new);
+    assert_eq!(
+        without_scratch_codes(&after),
+        without_scratch_codes(&before)
+    );
+    assert_eq!(ownership(&path), (user.uid, user.gid, 0o400));
+    assert_eq!(
+        ownership(&user.home.join(".google_authenticator.lock")).0,
+        user.uid
+    );
+
+    for code in &old[1..] {
+        assert!(
+            !reference.accepts(code),
+            "old code {code} still works (reference)"
+        );
+        assert!(
+            !ours_service.accepts(code),
+            "old code {code} still works (ours)"
+        );
+    }
+    assert!(
+        reference.accepts(&new[0]),
+        "new code refused by the reference module"
+    );
+    assert!(ours_service.accepts(&new[1]), "new code refused by ours");
+    assert_eq!(scratch_codes_of(&file_lines(&path)), new[2..]);
+    assert!(ours_service.accepts(&totp_code(&after[0])), "same secret");
+
+    // Bad input: exit 2, nothing written.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let output = rust_totp(&["--new-scratch-codes", "-s", path_str(&missing)], "");
+    assert!(assert_exit_2(&output, "missing file").contains("does not exist"));
+    assert!(!missing.exists());
+    let broken = dir.path().join("broken");
+    fs::write(&broken, "not base32!\n\" TOTP_AUTH\n12345678\n").unwrap();
+    fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).unwrap();
+    for args in [
+        &["--new-scratch-codes", "-s", path_str(&broken)][..],
+        &["--reset", "-s", path_str(&broken)],
+    ] {
+        let message = assert_exit_2(&rust_totp(args, ""), "broken file");
+        assert!(message.contains("not a valid secret file"), "{message}");
+        assert_eq!(
+            fs::read_to_string(&broken).unwrap(),
+            "not base32!\n\" TOTP_AUTH\n12345678\n"
+        );
+    }
+    let before = fs::read(&path).unwrap();
+    for args in [
+        &["--new-scratch-codes", "--user", "rt-no-such-user"][..],
+        &["--reset", "--user", "rt-no-such-user"],
+        &["--new-scratch-codes", "--user", &user.name, "-e", "11"],
+        &["--new-scratch-codes", "--user", &user.name, "-t"],
+        &["--reset", "--user", &user.name, "-e", "3"],
+    ] {
+        assert_exit_2(&rust_totp(args, ""), &format!("{args:?}"));
+        assert_eq!(fs::read(&path).unwrap(), before, "{args:?}");
+    }
+    // Root without --user: the file is the user's, and root is told so.
+    let output = rust_totp(&["--reset", "-s", path_str(&path)], "");
+    let message = assert_exit_2(&output, "root without --user");
+    assert!(
+        message.contains(&format!("use --user {}", user.name)),
+        "{message}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
+#[ignore = "needs root, test users and the system test tools: run by tests/run-all.sh"]
+fn reset_unlocks_a_user_and_keeps_secret_options_and_scratch_codes() {
+    require_pam_tools();
+    let ours = our_module();
+    let user = TestUser::new();
+    let path = user.secret_file();
+    let flags = [
+        "--user", &user.name, "-t", "-d", "-r", "1", "-R", "600", "-w", "3", "-e", "2", "-f", "-C",
+        "-q",
+    ];
+    assert_success(&rust_totp(&flags, ""), "enrol");
+    let enrolled = file_lines(&path);
+    let ours_service = user.service(&ours, "grace_period=600");
+    let reference = user.service(Path::new(REFERENCE_MODULE), "");
+    assert!(ours_service.accepts_from(&totp_code(&enrolled[0]), Some("192.0.2.7")));
+    // One login per 600 seconds: now even a scratch code is refused.
+    let scratch = scratch_codes_of(&enrolled)[0].clone();
+    assert!(!reference.accepts(&scratch), "the rate limit did not hold");
+    let locked = file_lines(&path);
+    assert_ne!(
+        option_value(&locked, "RATE_LIMIT"),
+        Some("1 600"),
+        "{locked:?}"
+    );
+    assert_ne!(
+        option_value(&locked, "DISALLOW_REUSE"),
+        Some(""),
+        "{locked:?}"
+    );
+    assert!(option_value(&locked, "LAST0").is_some(), "{locked:?}");
+
+    let output = rust_totp(&["--reset", "--user", &user.name], "");
+    assert_success(&output, "rust-totp --reset");
+    let report = stdout(&output);
+    for cleared in ["rate limit:", "used codes", "grace-period records: 1"] {
+        assert!(report.contains(cleared), "{report}");
+    }
+    let after = file_lines(&path);
+    assert_eq!(option_value(&after, "RATE_LIMIT"), Some("1 600"));
+    assert_eq!(option_value(&after, "DISALLOW_REUSE"), Some(""));
+    assert!(after.iter().all(|l| !l.starts_with("\" LAST")), "{after:?}");
+    assert_eq!(
+        after, enrolled,
+        "back to the enrolled file: secret, options and scratch codes kept"
+    );
+    assert_eq!(ownership(&path), (user.uid, user.gid, 0o400));
+    assert!(
+        reference.accepts(&scratch),
+        "still locked out after --reset"
+    );
+
+    let again = rust_totp(&["--reset", "--user", &user.name], "");
+    assert_success(&again, "second --reset");
+    assert!(
+        stdout(&again).contains("rate limit: 1"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+// ------------------------------------------------------- --show, --qr-file
+
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn show_prints_the_enrolment_uri_also_after_the_c_module_rewrote_the_file() {
+    require_pam_tools();
+    require_program("zbarimg", "zbar-tools");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("root");
+    let flags = [
+        "-t",
+        "-d",
+        "-u",
+        "-W",
+        "-e",
+        "2",
+        "-f",
+        "-C",
+        "-Q",
+        "UTF8",
+        "-l",
+        "Jane Doe/ops@host",
+        "-i",
+        "Ops & Co",
+    ];
+    let uri = assert_qr_matches_uri(&stdout(&enrol(&path, &flags, "")), "UTF8");
+    let show = || {
+        let output = rust_totp(&["--show", "-s", path_str(&path), "-Q", "UTF8_GREY"], "");
+        assert_success(&output, "rust-totp --show");
+        assert_qr_matches_uri(&stdout(&output), "UTF8")
+    };
+    assert_eq!(show(), uri);
+
+    let enrolled = file_lines(&path);
+    let service = PamService::new(dir.path());
+    assert!(service.accepts(&totp_code(&enrolled[0])));
+    assert!(service.accepts(&scratch_codes_of(&enrolled)[0]));
+    let rewritten = file_lines(&path);
+    assert_ne!(rewritten, enrolled, "the C module rewrote the file");
+    assert_eq!(
+        rewritten
+            .iter()
+            .filter(|l| l.starts_with("\" OTPAUTH_"))
+            .count(),
+        2,
+        "{rewritten:?}"
+    );
+    assert_eq!(show(), uri, "same URI after the C module's rewrite");
+
+    let output = rust_totp(
+        &["--show", "-s", path_str(&path), "-l", "x@y", "-i", "z"],
+        "",
+    );
+    let other = parse_key_uri(&printed_uri(&stdout(&output)));
+    assert_eq!(
+        (other.label.as_str(), other.params["issuer"].as_str()),
+        ("x@y", "z")
+    );
+}
+
+#[test]
+#[ignore = "needs zbarimg (tests/install-deps.sh): run by tests/run-all.sh"]
+fn qr_files_are_png_or_svg_images_of_the_uri_and_never_replace_a_file_unasked() {
+    require_program("zbarimg", "zbar-tools");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    let png = dir.path().join("enrol.png");
+    let output = enrol(
+        &secret,
+        &[
+            "-t",
+            "-D",
+            "-u",
+            "-W",
+            "-f",
+            "-C",
+            "--qr-file",
+            path_str(&png),
+        ],
+        "",
+    );
+    let uri = printed_uri(&stdout(&output));
+    assert_eq!(zbar_decode(&png), uri);
+    assert_eq!(ownership(&png).2, 0o600);
+
+    let svg = dir.path().join("show.SVG");
+    let output = rust_totp(
+        &[
+            "--show",
+            "-s",
+            path_str(&secret),
+            "--qr-file",
+            path_str(&svg),
+        ],
+        "",
+    );
+    assert_success(&output, "rust-totp --show --qr-file");
+    assert_eq!(zbar_decode(&svg), uri, "the SVG of --show");
+    assert_eq!(ownership(&svg).2, 0o600);
+
+    let keygen_svg = dir.path().join("key.svg");
+    let output = rust_totp(&["--keygen", "--qr-file", path_str(&keygen_svg)], "");
+    assert_success(&output, "rust-totp --keygen --qr-file");
+    assert_eq!(zbar_decode(&keygen_svg), printed_uri(&stdout(&output)));
+
+    // An existing file is kept unless -f (which in an enrolment also
+    // replaces the secret file without asking), and nothing else is written.
+    let existing = dir.path().join("existing.png");
+    fs::write(&existing, "keep").unwrap();
+    let other_secret = dir.path().join("other");
+    let output = rust_totp(
+        &[
+            "-t",
+            "-D",
+            "-u",
+            "-W",
+            "-C",
+            "-s",
+            path_str(&other_secret),
+            "--qr-file",
+            path_str(&existing),
+        ],
+        "y\n",
+    );
+    assert!(assert_exit_2(&output, "existing image").contains("-f"));
+    assert!(!other_secret.exists(), "the secret file was written");
+    assert!(output.stdout.is_empty(), "the secret was shown");
+    let show_existing = [
+        "--show",
+        "-s",
+        path_str(&secret),
+        "--qr-file",
+        path_str(&existing),
+    ];
+    assert_exit_2(&rust_totp(&show_existing, ""), "existing image");
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "keep");
+    let mut forced = show_existing.to_vec();
+    forced.push("-f");
+    assert_success(&rust_totp(&forced, ""), "--qr-file -f");
+    assert_eq!(zbar_decode(&existing), uri);
+
+    let a_dir = dir.path().join("dir.svg");
+    fs::create_dir(&a_dir).unwrap();
+    for bad in [
+        dir.path().join("no-such-dir/x.png"),
+        a_dir,
+        dir.path().join("x.gif"),
+    ] {
+        let output = rust_totp(
+            &[
+                "-t",
+                "-D",
+                "-u",
+                "-W",
+                "-C",
+                "-s",
+                path_str(&other_secret),
+                "--qr-file",
+                path_str(&bad),
+            ],
+            "y\n",
+        );
+        assert_exit_2(&output, path_str(&bad));
+        assert!(!other_secret.exists(), "{}", bad.display());
+    }
+    assert_eq!(
+        names_in(dir.path()),
+        [
+            "dir.svg",
+            "enrol.png",
+            "existing.png",
+            "key.svg",
+            "secret",
+            "secret.lock",
+            "show.SVG"
+        ]
+    );
+}
+
+// ------------------------------------------------ on a pseudo-terminal
+
+/// A program on a pseudo-terminal, driven like a person at a terminal: its
+/// output is read by a thread, and answers are typed into the terminal.
+struct Terminal {
+    child: std::process::Child,
+    input: fs::File,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    output: Vec<u8>,
+    /// How much of `output` earlier calls of `expect` consumed.
+    seen: usize,
+}
+
+impl Terminal {
+    fn spawn(program: &str, args: &[&str]) -> Self {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = pty.slave;
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::from(slave.try_clone().expect("dup")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        // The Command and its copies of the slave are gone: the reader sees
+        // the end once the child has exited.
+        let master = fs::File::from(pty.master);
+        let mut reader = master.try_clone().expect("dup");
+        let (sender, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut buffer) {
+                if sender.send(buffer[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            input: master,
+            chunks,
+            output: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// Waits for `text`; returns the output from the end of the previous
+    /// match up to and including it.
+    fn expect(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(at) = self.output[self.seen..]
+                .windows(text.len())
+                .position(|w| w == text.as_bytes())
+            {
+                let end = self.seen + at + text.len();
+                let part = String::from_utf8_lossy(&self.output[self.seen..end]).into_owned();
+                self.seen = end;
+                return part;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.output.extend_from_slice(&chunk),
+                Err(_) => panic!(
+                    "no {text:?} on the terminal; after the last match:\n{}",
+                    String::from_utf8_lossy(&self.output[self.seen..])
+                ),
+            }
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.input
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("type into the terminal");
+    }
+
+    /// Waits for the program to exit; returns its status and everything
+    /// it wrote.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().expect("wait");
+        while let Ok(chunk) = self.chunks.recv_timeout(std::time::Duration::from_secs(5)) {
+            self.output.extend_from_slice(&chunk);
+        }
+        (status, String::from_utf8_lossy(&self.output).into_owned())
+    }
+}
+
+/// The runs of exactly six digits in `text`.
+fn six_digit_numbers(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| run.len() == 6)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn interactive_enrolment_on_a_terminal_never_shows_the_expected_code() {
+    require_pam_tools();
+    require_program("zbarimg", "zbar-tools");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("root");
+    let mut terminal = Terminal::spawn(env!("CARGO_BIN_EXE_rust-totp"), &["-s", path_str(&path)]);
+    terminal.expect("time-based (TOTP)?");
+    terminal.expect("(y/n) ");
+    terminal.type_line("y");
+    let shown = terminal.expect("Enter the code from the app (-1 to skip): ");
+    // On a terminal the QR code is drawn without being asked for.
+    let uri = assert_qr_matches_uri(&shown, "ANSI");
+    let secret = parse_key_uri(&uri).params["secret"].clone();
+    assert!(
+        shown.contains(&format!("Your new secret key is: {secret}")),
+        "{shown}"
+    );
+
+    let key = BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let now = time_step(unix_now(), 30);
+    let wrong = wrong_code(&key, now.saturating_sub(25)..=now + 25);
+    terminal.type_line(&wrong);
+    let answer = terminal.expect("Try again.");
+    let reply = answer
+        .split_once(&wrong)
+        .map_or(answer.as_str(), |(_, after)| after);
+    assert!(reply.contains("Code incorrect"), "{answer}");
+    assert_eq!(
+        six_digit_numbers(reply),
+        Vec::<String>::new(),
+        "a code was shown: {reply}"
+    );
+    terminal.expect("Enter the code from the app (-1 to skip): ");
+    terminal.type_line(&totp_code(&secret));
+    terminal.expect("Code confirmed");
+    terminal.expect(&format!("Write the new secret to \"{}\"?", path.display()));
+    terminal.expect("(y/n) ");
+    terminal.type_line("y");
+    for answer in ["y", "n", "y"] {
+        terminal.expect("(y/n) ");
+        terminal.type_line(answer);
+    }
+    let (status, all) = terminal.finish();
+    assert!(status.success(), "{status}:\n{all}");
+    assert!(!all.contains("current code is"), "{all}");
+
+    let lines = file_lines(&path);
+    assert_eq!(lines[0], secret);
+    assert_eq!(option_value(&lines, "RATE_LIMIT"), Some("3 30"));
+    assert!(option_value(&lines, "DISALLOW_REUSE").is_some());
+    assert_eq!(option_value(&lines, "WINDOW_SIZE"), None);
+    let service = PamService::new(dir.path());
+    assert!(service.accepts(&totp_code(&secret)), "{lines:?}");
 }

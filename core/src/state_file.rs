@@ -18,7 +18,11 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
 
+mod account;
+mod maintenance;
 mod new_file;
+pub use account::{ISSUER_OPTION, LABEL_OPTION};
+pub use maintenance::ClearedState;
 pub use new_file::{FIRST_HOTP_COUNTER, NewFile, NewToken};
 
 /// Largest state file accepted, in bytes (the reference module's limit).

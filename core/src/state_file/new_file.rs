@@ -88,7 +88,7 @@ impl Line {
     }
 
     /// `" NAME` and a newline.
-    fn flag(name: &str) -> Self {
+    pub(super) fn flag(name: &str) -> Self {
         Self::option_text(format!("\" {name}"))
     }
 
@@ -102,7 +102,8 @@ impl Line {
     }
 }
 
-fn scratch_line(code: u32) -> Line {
+/// The line of one scratch code.
+pub(super) fn scratch_line(code: u32) -> Line {
     let text = format!("{code:08}");
     assert_eq!(
         parse_scratch_code(&text),
