@@ -1,4 +1,27 @@
-//! Links the unwinder statically into the PAM module.
+//! Links the PAM module so that loading it costs little: sshd loads it
+//! afresh for every connection (`pam_start` opens it, `pam_end` closes it),
+//! so that cost is paid at every login (BENCHMARKS.md, "Loading the
+//! module").
+//!
+//! * The functions that run while the module is loaded and in a login are
+//!   placed together at the start of its code (`--symbol-ordering-file`, an
+//!   `lld` option; the list is `link/login-symbols.txt`). The kernel maps
+//!   code around each page a process touches, so scattered functions made a
+//!   login map 530 KiB of the module's 580; together they map 240 KiB.
+//!   Symbol names change with the compiler, the dependencies' versions and
+//!   the profile (the release profile keeps line tables, as debian/rules
+//!   builds, so that both builds have the same names). A name the module
+//!   lacks costs speed, never correctness: `benches/run-all.sh` reports how
+//!   many were found, and `BENCH_ONLY=login-symbols` rewrites the list.
+//! * Relative relocations are packed (`-z pack-relative-relocs`, `DT_RELR`,
+//!   read by glibc 2.36 and later): the 28 KiB table of about 1,100 of them
+//!   becomes 320 bytes.
+//!
+//! Each option is passed only to the cdylib, and only once a probe link
+//! shows that the linker accepts it. Neither weakens the hardening: the
+//! module is still linked with full RELRO and `-z now`.
+//!
+//! The unwinder is linked statically into the module.
 //!
 //! Panics must unwind to the `catch_unwind` at the C boundary, so the module
 //! needs an unwinder. On `*-linux-gnu` Rust's standard library asks for it
@@ -14,9 +37,12 @@
 //! Where `libgcc_eh.a` cannot be found, the build keeps the shared
 //! `libgcc_s` and says so.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::{env, fs};
+
+/// The list of functions a login runs, in the order they are to be placed.
+const LOGIN_SYMBOLS: &str = "link/login-symbols.txt";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -26,9 +52,71 @@ fn main() {
     if !linux_gnu {
         return;
     }
+    link_compactly();
     match static_unwinder() {
         Ok(archive) => link_instead_of_libgcc_s(&archive),
         Err(reason) => println!("cargo:warning=linking the shared libgcc_s: {reason}"),
+    }
+}
+
+/// Passes the linker options that make the module cheaper to load, each one
+/// the linker accepts.
+fn link_compactly() {
+    println!("cargo:rerun-if-changed={LOGIN_SYMBOLS}");
+    let order =
+        Path::new(&env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join(LOGIN_SYMBOLS);
+    let options = [
+        "-Wl,-z,pack-relative-relocs".to_owned(),
+        format!(
+            "-Wl,--symbol-ordering-file={},--no-warn-symbol-ordering",
+            order.display()
+        ),
+    ];
+    for option in options {
+        match linker_accepts(&option) {
+            Ok(()) => println!("cargo:rustc-cdylib-link-arg={option}"),
+            Err(reason) => println!("cargo:warning=not linking with {option}: {reason}"),
+        }
+    }
+}
+
+/// Whether a cdylib links with `option`, built by the same compiler, for
+/// the same target and with the same flags as the module.
+fn linker_accepts(option: &str) -> Result<(), String> {
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let dir = out_dir.join("linker-probe");
+    fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let source = dir.join("probe.rs");
+    fs::write(
+        &source,
+        "#[unsafe(no_mangle)]\npub extern \"C\" fn probe() {}\n",
+    )
+    .map_err(|e| format!("writing {}: {e}", source.display()))?;
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let status = Command::new(&rustc)
+        .args(flags.split('\x1f').filter(|flag| !flag.is_empty()))
+        .args([
+            "--edition=2024",
+            "--crate-type=cdylib",
+            "--crate-name=probe",
+        ])
+        .arg(format!(
+            "--target={}",
+            env::var("TARGET").expect("cargo sets TARGET")
+        ))
+        .arg(format!("-Clink-arg={option}"))
+        .arg("-o")
+        .arg(dir.join("libprobe.so"))
+        .arg(&source)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {rustc}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("the linker refuses it".to_owned())
     }
 }
 

@@ -5,9 +5,12 @@
 #   1. the verifier core and the state-file model (criterion, `cargo bench`);
 #   2. per-login latency of both modules through real Linux-PAM in one process,
 #      interleaved so that machine drift hits both alike;
-#   3. logins per second with 1, 2 and 8 concurrent processes;
-#   4. peak RSS added by loading each module;
-#   5. what a home only a supplementary group may enter costs ours.
+#   3. loading and unloading the module as sshd does (the whole PAM
+#      transaction, dlopen + dlclose alone, a fresh process per login) and
+#      the module's size, relocations and touched pages;
+#   4. logins per second with 1, 2 and 8 concurrent processes;
+#   5. peak RSS added by loading each module;
+#   6. what a home only a supplementary group may enter costs ours.
 #
 # Needs root (it adds temporary system users rtbo0..7, rtbr0..7 and rtbg0 with homes
 # in a temporary directory and removes them at exit), gcc, libpam0g-dev,
@@ -17,7 +20,10 @@
 # modules log every login the same way and the system's auth log is spared.
 #
 # BENCH_SCALE=N (percent, default 100) scales the iteration counts and
-# durations; SKIP_CRITERION=1 skips step 1.
+# durations; SKIP_CRITERION=1 skips step 1; BENCH_ONLY=load runs step 3 alone.
+# BENCH_ONLY=login-symbols runs no benchmark: it traces the module's
+# functions through three logins (valgrind's callgrind) and rewrites
+# link/login-symbols.txt, the list build.rs has the linker place together.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -48,7 +54,9 @@ scaled() {
 
 install_missing_packages() {
     local pkg missing=()
-    for pkg in gcc libc6-dev libpam0g-dev libpam-google-authenticator oathtool passwd util-linux; do
+    local packages=(gcc libc6-dev libpam0g-dev libpam-google-authenticator oathtool passwd util-linux)
+    [ "${BENCH_ONLY:-}" = login-symbols ] && packages+=(valgrind)
+    for pkg in "${packages[@]}"; do
         dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed ||
             missing+=("$pkg")
     done
@@ -244,10 +252,89 @@ latency_benches() {
     latency "wrong TOTP code, noskewadj" 3000 50 "${hold[@]}" \
         --arm ours:bench-ours-noskew:rtbo0 --arm reference:bench-ref-noskew:rtbr0 \
         --template "$WORK/plain.ga" --regen once --answer "fixed:$WRONG_CODE" --expect autherr
+    echo
+}
+
+# What loading the module costs, as sshd pays it: Linux-PAM loads the
+# module in pam_start and unloads it in pam_end, and sshd forks a process
+# per connection.
+load_benches() {
+    local arms=(--arm ours:bench-ours:rtbo0 --arm reference:bench-ref:rtbr0)
+    local totp=(--answer "totp:$WORK/totp.codes")
+    echo "## Loading the module (µs; interleaved; ratio = ours / reference)"
+    echo
+    echo "| scenario | logins per module | ours median | ours p99 | reference median | reference p99 | ratio median | ratio p99 |"
+    echo "|---|---|---|---|---|---|---|---|"
+    latency "valid TOTP code, full cycle (pam_start, loading the module, to pam_end, unloading it)" \
+        3000 50 --cycle "${arms[@]}" --template "$WORK/plain.ga" --regen once "${totp[@]}" \
+        --expect success
+    "$DRIVER" load --name "dlopen + dlclose alone" --iterations "$(scaled 3000)" --warmup 50 \
+        --load "ours:$OURS" --load "reference:$REFERENCE" || FAILED=1
     latency "valid TOTP code, new process per login (fork to exit, module loaded)" 500 10 \
         --cold "${arms[@]}" --template "$WORK/plain.ga" --regen once "${totp[@]}" \
         --expect success
     echo
+    echo "| module | relative relocations | symbol relocations | mapped KiB | touched by dlopen KiB | written by dlopen KiB | touched after one login KiB | page faults in dlopen | page faults in the first login |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    "$DRIVER" footprint --confdir "$WORK/pam.d" --module "$OURS" --arm ours:bench-ours:rtbo0 \
+        --template "$WORK/plain.ga" "${totp[@]}" --expect success || FAILED=1
+    "$DRIVER" footprint --confdir "$WORK/pam.d" --module "$REFERENCE" \
+        --arm reference:bench-ref:rtbr0 --template "$WORK/plain.ga" "${totp[@]}" \
+        --expect success || FAILED=1
+    echo
+    login_symbols_found
+}
+
+# login_symbols_found: how many of the functions link/login-symbols.txt
+# lists the module has (the rest cannot be placed together).
+login_symbols_found() {
+    local listed found
+    listed=$(grep -c . link/login-symbols.txt)
+    found=$(nm "$OURS" | awk '{ print $NF }' | sort -u | grep -cxFf link/login-symbols.txt || true)
+    echo "Functions of a login placed together (link/login-symbols.txt): $found of $listed found in the module."
+    echo
+}
+
+# Rewrites link/login-symbols.txt: the module's functions that run while it
+# is loaded and in three logins (a valid code that changes nothing, a wrong
+# code, a scratch code that rewrites the file), each traced by callgrind,
+# most frequent scenario first.
+write_login_symbols() {
+    local scenario list=$WORK/login-symbols.txt
+    : >"$list"
+    for scenario in "totp:$WORK/totp.codes success" "fixed:$WRONG_CODE autherr" \
+        "fixed:${SCRATCH_CODES[0]} success"; do
+        valgrind --quiet --tool=callgrind --demangle=no --callgrind-out-file="$WORK/callgrind.out" \
+            "$DRIVER" footprint --confdir "$WORK/pam.d" --module "$OURS" \
+            --arm ours:bench-ours:rtbo0 --template "$WORK/plain.ga" \
+            --answer "${scenario% *}" --expect "${scenario#* }" >/dev/null
+        callgrind_functions "$OURS" <"$WORK/callgrind.out" >>"$list"
+    done
+    awk '!seen[$0]++' "$list" >link/login-symbols.txt
+    echo "link/login-symbols.txt: $(wc -l <link/login-symbols.txt) functions; rebuild the module to apply it." >&2
+}
+
+# callgrind_functions OBJECT < callgrind.out: the names of the functions of
+# OBJECT that ran. Callgrind names each object and function once, as
+# "ob=(N) NAME" or "fn=(N) NAME", and later by "(N)" alone; cob= and cfn=
+# name the callees of a call the same way. The name of a recursive call
+# ends in 'DEPTH.
+callgrind_functions() {
+    awk -v object="$1" '
+        function define(table, line,    id, name) {
+            id = line; sub(/^[a-z]+=\(/, "", id); sub(/\).*/, "", id)
+            name = line; sub(/^[a-z]+=\([0-9]+\) ?/, "", name)
+            if (name != "") table[id] = name
+            return id
+        }
+        /^ob=/ { current = objects[define(objects, $0)]; next }
+        /^cob=/ { define(objects, $0); next }
+        /^cfn=/ { define(functions, $0); next }
+        /^fn=/ {
+            name = functions[define(functions, $0)]
+            sub(/\x27[0-9]+$/, "", name)
+            if (current == object && name !~ /^0x/ && !seen[name]++) print name
+        }'
 }
 
 # users PREFIX COUNT: PREFIX0,PREFIX1,... (COUNT names)
@@ -336,13 +423,22 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 set_up
 start_syslog_sink
+if [ "${BENCH_ONLY:-}" = login-symbols ]; then
+    write_login_symbols
+    exit 0
+fi
 started=$SECONDS
 machine
-[ "${SKIP_CRITERION:-0}" = 1 ] || criterion_benches
-latency_benches
-parallel_benches
-rss_benches
-group_only_home
+if [ "${BENCH_ONLY:-}" = load ]; then
+    load_benches
+else
+    [ "${SKIP_CRITERION:-0}" = 1 ] || criterion_benches
+    latency_benches
+    load_benches
+    parallel_benches
+    rss_benches
+    group_only_home
+fi
 echo "Load average at end: $(cut -d' ' -f1-3 /proc/loadavg); benchmarks took $((SECONDS - started)) s."
 if [ "$FAILED" -ne 0 ]; then
     echo "FAILED: some logins gave an unexpected result (see the messages above)" >&2

@@ -4,10 +4,13 @@
  * PAM, kernel and machine costs.
  *
  * Usage:
- *   pam_bench latency  COMMON --iterations N [--warmup N] [--cold] --name TEXT
+ *   pam_bench latency  COMMON --iterations N [--warmup N] [--cold | --cycle] --name TEXT
  *   pam_bench parallel COMMON --procs P --rounds R --round-ms MS --name TEXT
  *                      [--report-counter]
  *   pam_bench rss      COMMON --module PATH
+ *   pam_bench footprint COMMON --module PATH
+ *   pam_bench load     --load LABEL:PATH --load LABEL:PATH --iterations N
+ *                      [--warmup N] --name TEXT
  *   pam_bench sink     SOCKET
  *
  * COMMON:
@@ -35,7 +38,10 @@
  *   table row: median and p99 of pam_authenticate in microseconds for each
  *   arm and the ratios ours/reference. With --cold every login runs in a
  *   freshly forked child that loads the module itself, the way sshd and sudo
- *   run PAM, and the time is from fork to the child's exit.
+ *   run PAM, and the time is from fork to the child's exit. With --cycle the
+ *   time is the whole transaction, pam_start to pam_end; without --hold
+ *   Linux-PAM then loads the module in pam_start and unloads it in pam_end,
+ *   as in sshd.
  * parallel: for each round and each arm (alternating which goes first),
  *   starts P processes at one instant; process k logs in as user k modulo
  *   the arm's user count until MS milliseconds have passed. Prints logins per
@@ -45,6 +51,14 @@
  * rss: ru_maxrss of this process before and after dlopen(PATH) and after
  *   one login through the first arm, in KiB. Refuses to run when ru_maxrss
  *   was inherited across execve from a larger process.
+ * footprint: in a fresh process, loads PATH and logs in once through the
+ *   first arm; prints the module's relocations (relative ones, counting
+ *   those a packed DT_RELR table encodes, and those naming a symbol), the
+ *   KiB it maps, has touched and has written after dlopen and after the
+ *   login (/proc/self/smaps), and the page faults of each step.
+ * load: dlopen (RTLD_NOW, as Linux-PAM does) and dlclose of the two
+ *   modules, interleaved; prints median and p99 in microseconds and the
+ *   median page faults. Fails if a module stays loaded after dlclose.
  * sink: a stand-in syslog daemon: binds a datagram socket at SOCKET (mode
  *   0666) and reads and discards messages until killed. Both modules log
  *   every login; without a reader they would fail to log (and the
@@ -53,8 +67,11 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdarg.h>
@@ -101,6 +118,15 @@ struct code {
   char digits[16];
 };
 
+/* A module timed by the load mode. */
+struct loadee {
+  const char *label;
+  const char *path;
+  double *samples;
+  long *faults;
+  size_t sample_count;
+};
+
 enum answer_kind { ANSWER_TOTP, ANSWER_HOTP, ANSWER_FIXED };
 
 struct config {
@@ -119,12 +145,15 @@ struct config {
   long iterations;
   long warmup;
   bool cold;
+  bool cycle;
   int procs;
   int rounds;
   long round_ms;
   bool report_counter;
   struct arm arms[MAX_ARMS];
   int arm_count;
+  struct loadee loadees[MAX_ARMS];
+  int loadee_count;
 };
 
 struct tally {
@@ -248,6 +277,20 @@ static void parse_arm(struct config *cfg, char *spec) {
   }
 }
 
+static void parse_loadee(struct config *cfg, char *spec) {
+  if (cfg->loadee_count == MAX_ARMS) {
+    die("at most %d --load", MAX_ARMS);
+  }
+  struct loadee *loadee = &cfg->loadees[cfg->loadee_count++];
+  char *colon = strchr(spec, ':');
+  if (!colon) {
+    die("--load wants LABEL:PATH");
+  }
+  *colon = '\0';
+  loadee->label = spec;
+  loadee->path = colon + 1;
+}
+
 static long parse_long(const char *text, const char *option) {
   char *end;
   errno = 0;
@@ -278,6 +321,10 @@ static void parse_args(struct config *cfg, int argc, char **argv) {
       cfg->cold = true;
       continue;
     }
+    if (!strcmp(opt, "--cycle")) {
+      cfg->cycle = true;
+      continue;
+    }
     if (!strcmp(opt, "--report-counter")) {
       cfg->report_counter = true;
       continue;
@@ -292,6 +339,8 @@ static void parse_args(struct config *cfg, int argc, char **argv) {
       cfg->name = value;
     } else if (!strcmp(opt, "--module")) {
       cfg->module = value;
+    } else if (!strcmp(opt, "--load")) {
+      parse_loadee(cfg, value);
     } else if (!strcmp(opt, "--arm")) {
       parse_arm(cfg, value);
     } else if (!strcmp(opt, "--template")) {
@@ -326,6 +375,9 @@ static void parse_args(struct config *cfg, int argc, char **argv) {
     } else {
       die("unknown option %s", opt);
     }
+  }
+  if (!strcmp(cfg->mode, "load")) {
+    return;
   }
   if (!cfg->confdir || cfg->arm_count == 0 || !cfg->template_text || cfg->expect < 0) {
     die("--confdir, --arm, --template and --expect are required");
@@ -428,6 +480,7 @@ static int login(const struct config *cfg, const struct arm *arm, const struct u
                  const char *answer, double *auth_us) {
   struct pam_conv conv = {conversation, (void *)answer};
   pam_handle_t *pamh = NULL;
+  const double cycle_start = now_us();
   int rc = pam_start_confdir(arm->service, user->name, &conv, cfg->confdir, &pamh);
   if (rc != PAM_SUCCESS) {
     die("pam_start_confdir(%s): %s", arm->service, pam_strerror(pamh, rc));
@@ -440,6 +493,9 @@ static int login(const struct config *cfg, const struct arm *arm, const struct u
   rc = pam_authenticate(pamh, 0);
   *auth_us = now_us() - start;
   pam_end(pamh, rc);
+  if (cfg->cycle) {
+    *auth_us = now_us() - cycle_start;
+  }
   return rc;
 }
 
@@ -713,6 +769,235 @@ static int run_rss(struct config *cfg) {
   return failed;
 }
 
+static long minor_faults(void) {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) {
+    die("getrusage: %s", strerror(errno));
+  }
+  return usage.ru_minflt;
+}
+
+static int compare_longs(const void *a, const void *b) {
+  const long x = *(const long *)a, y = *(const long *)b;
+  return (x > y) - (x < y);
+}
+
+/* dlopen (RTLD_NOW, as Linux-PAM loads modules) and dlclose PATH; dies if
+ * the module stays mapped after dlclose, since then a later dlopen would
+ * only count a reference and the figures would not measure loading. */
+static void load_and_unload(const char *path) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    die("dlopen %s: %s", path, dlerror());
+  }
+  if (dlclose(handle) != 0) {
+    die("dlclose %s: %s", path, dlerror());
+  }
+}
+
+static void check_unloaded(const char *path) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+  if (handle) {
+    die("%s stays loaded after dlclose", path);
+  }
+}
+
+/* load: dlopen + dlclose of each --load module, interleaved, timed. */
+static int run_load(struct config *cfg) {
+  if (cfg->loadee_count != 2 || cfg->iterations < 1) {
+    die("load wants two --load and --iterations");
+  }
+  for (int a = 0; a < 2; ++a) {
+    struct loadee *loadee = &cfg->loadees[a];
+    loadee->samples = calloc((size_t)cfg->iterations, sizeof(double));
+    loadee->faults = calloc((size_t)cfg->iterations, sizeof(long));
+    if (!loadee->samples || !loadee->faults) {
+      die("out of memory");
+    }
+  }
+  for (long i = 0; i < cfg->warmup + cfg->iterations; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      struct loadee *loadee = &cfg->loadees[(i + k) % 2];
+      const long faults = minor_faults();
+      const double start = now_us();
+      load_and_unload(loadee->path);
+      const double us = now_us() - start;
+      const long faulted = minor_faults() - faults;
+      check_unloaded(loadee->path);
+      if (i >= cfg->warmup) {
+        loadee->faults[loadee->sample_count] = faulted;
+        loadee->samples[loadee->sample_count++] = us;
+      }
+    }
+  }
+  double median[2], p99[2];
+  long faults[2];
+  for (int a = 0; a < 2; ++a) {
+    struct loadee *loadee = &cfg->loadees[a];
+    qsort(loadee->samples, loadee->sample_count, sizeof(double), compare_doubles);
+    qsort(loadee->faults, loadee->sample_count, sizeof(long), compare_longs);
+    median[a] = quantile(loadee->samples, loadee->sample_count, 0.5);
+    p99[a] = quantile(loadee->samples, loadee->sample_count, 0.99);
+    faults[a] = loadee->faults[loadee->sample_count / 2];
+  }
+  printf("| %s (page faults: ours %ld, reference %ld) | %ld | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |\n",
+         cfg->name, faults[0], faults[1], cfg->iterations, median[0], p99[0], median[1], p99[1],
+         median[0] / median[1], p99[0] / p99[1]);
+  return 0;
+}
+
+struct relocations {
+  long relative;
+  long symbolic;
+};
+
+/* The dynamic section's address entries are file offsets or, where the
+ * loader relocated them in place, addresses. */
+static const void *dynamic_pointer(ElfW(Addr) base, ElfW(Addr) value) {
+  return (const void *)(value < base ? base + value : value);
+}
+
+/* Counts the relocations the loader applies to the object at BASE with
+ * dynamic section DYN: relative ones (RELA entries of type RELATIVE and the
+ * addresses a packed RELR table encodes) and the rest, which name a symbol. */
+static struct relocations count_relocations(ElfW(Addr) base, const ElfW(Dyn) *dyn) {
+  const ElfW(Rela) *rela = NULL;
+  const ElfW(Addr) *relr = NULL;
+  size_t rela_size = 0, relr_size = 0, plt_size = 0;
+  for (; dyn->d_tag != DT_NULL; ++dyn) {
+    switch (dyn->d_tag) {
+    case DT_RELA:
+      rela = dynamic_pointer(base, dyn->d_un.d_ptr);
+      break;
+    case DT_RELASZ:
+      rela_size = dyn->d_un.d_val;
+      break;
+    case DT_PLTRELSZ:
+      plt_size = dyn->d_un.d_val;
+      break;
+#ifdef DT_RELR
+    case DT_RELR:
+      relr = dynamic_pointer(base, dyn->d_un.d_ptr);
+      break;
+    case DT_RELRSZ:
+      relr_size = dyn->d_un.d_val;
+      break;
+#endif
+    }
+  }
+  struct relocations counts = {0, (long)(plt_size / sizeof(ElfW(Rela)))};
+  for (size_t i = 0; rela && i < rela_size / sizeof(ElfW(Rela)); ++i) {
+    if (ELF64_R_TYPE(rela[i].r_info) == R_X86_64_RELATIVE) {
+      ++counts.relative;
+    } else {
+      ++counts.symbolic;
+    }
+  }
+  /* RELR: an even entry is an address to relocate; an odd one is a bitmap
+   * of the next 63 words. */
+  for (size_t i = 0; relr && i < relr_size / sizeof(ElfW(Addr)); ++i) {
+    counts.relative += (relr[i] & 1) ? __builtin_popcountl(relr[i] >> 1) : 1;
+  }
+  return counts;
+}
+
+struct found_object {
+  const char *path;
+  struct relocations relocations;
+  bool found;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  struct found_object *wanted = data;
+  if (!info->dlpi_name || strcmp(info->dlpi_name, wanted->path) != 0) {
+    return 0;
+  }
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
+      wanted->relocations = count_relocations(
+          info->dlpi_addr, (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr));
+      wanted->found = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+struct mapped {
+  long size_kib;
+  long rss_kib;
+  long dirty_kib;
+};
+
+/* The module's mappings in /proc/self/smaps: their size, how much of them
+ * this process has touched, and how much it has written (copies of its
+ * own). */
+static struct mapped mapped_object(const char *real_path) {
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (!f) {
+    die("/proc/self/smaps: %s", strerror(errno));
+  }
+  struct mapped m = {0, 0, 0};
+  char line[4096];
+  bool ours = false;
+  while (fgets(line, sizeof(line), f)) {
+    unsigned long start, end;
+    char path[4096];
+    long kib;
+    if (line[0] < 'A' || line[0] > 'Z') {
+      /* A mapping's first line: "START-END PERMS OFFSET DEV INODE [PATH]". */
+      ours = sscanf(line, "%lx-%lx %*s %*s %*s %*s %4095s", &start, &end, path) == 3 &&
+             !strcmp(path, real_path);
+    } else if (ours && sscanf(line, "Size: %ld kB", &kib) == 1) {
+      m.size_kib += kib;
+    } else if (ours && sscanf(line, "Rss: %ld kB", &kib) == 1) {
+      m.rss_kib += kib;
+    } else if (ours && sscanf(line, "Private_Dirty: %ld kB", &kib) == 1) {
+      m.dirty_kib += kib;
+    }
+  }
+  fclose(f);
+  return m;
+}
+
+/* footprint: in this fresh process, loads --module, logs in once through
+ * the first arm, and prints the module's relocations, its mapped, touched
+ * and written memory and the page faults of loading it and of the first
+ * login. */
+static int run_footprint(struct config *cfg) {
+  if (!cfg->module) {
+    die("footprint wants --module");
+  }
+  char real_path[PATH_MAX];
+  if (!realpath(cfg->module, real_path)) {
+    die("%s: %s", cfg->module, strerror(errno));
+  }
+  struct arm *arm = &cfg->arms[0];
+  install_state(cfg, &arm->users[0]);
+  const char *answer = next_answer(cfg, arm);
+  const long faults_before = minor_faults();
+  hold_module(real_path);
+  const long faults_loaded = minor_faults();
+  struct found_object object = {.path = real_path};
+  dl_iterate_phdr(find_object, &object);
+  if (!object.found) {
+    die("%s: no dynamic section found", real_path);
+  }
+  const struct mapped loaded = mapped_object(real_path);
+  double us;
+  count(cfg, &arm->ok, &arm->unexpected, &arm->last_unexpected,
+        login(cfg, arm, &arm->users[0], answer, &us));
+  const long faults_login = minor_faults() - faults_loaded;
+  const struct mapped after_login = mapped_object(real_path);
+  const int failed = check_arms(cfg);
+  printf("| %s | %ld | %ld | %ld | %ld | %ld | %ld | %ld | %ld |%s\n", arm->label,
+         object.relocations.relative, object.relocations.symbolic,
+         loaded.size_kib, loaded.rss_kib, loaded.dirty_kib, after_login.rss_kib,
+         faults_loaded - faults_before, faults_login, failed ? " FAILED" : "");
+  return failed;
+}
+
 static _Noreturn void run_sink(const char *path) {
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(address.sun_path)) {
@@ -749,6 +1034,12 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cfg.mode, "rss")) {
     return run_rss(&cfg);
+  }
+  if (!strcmp(cfg.mode, "load")) {
+    return run_load(&cfg);
+  }
+  if (!strcmp(cfg.mode, "footprint")) {
+    return run_footprint(&cfg);
   }
   die("unknown mode %s", cfg.mode);
   return 2;
