@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pam_rust_totp::store::{self, StoreError};
-use rust_totp_core::otp::{self, format_code, hotp, time_step};
+use rust_totp_core::otp::{self, CodeFormat, time_step};
 use rust_totp_core::state_file::{FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
@@ -117,9 +117,16 @@ pub fn run<R: BufRead, W: Write>(
             secret: &secret,
             token_type,
             step_seconds: options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+            format: options.format,
         };
         if options.presentation.qr_mode != Some(QrMode::None) {
-            let uri = otpauth_uri(&secret.base32, &label, &issuer, token.factor());
+            let uri = otpauth_uri(
+                &secret.base32,
+                &label,
+                &issuer,
+                token.factor(),
+                token.format,
+            );
             let qr_mode = display::qr_mode(options.presentation.qr_mode, stdout_is_terminal);
             display::uri_and_qr(dialogue.out(), &uri, qr_mode)?;
         }
@@ -130,12 +137,18 @@ pub fn run<R: BufRead, W: Write>(
         )?;
         if options.presentation.pve {
             writeln!(dialogue.out())?;
-            display::pve_dialog_fields(dialogue.out(), &label, &issuer, &secret.base32)?;
+            display::pve_dialog_fields(
+                dialogue.out(),
+                &label,
+                &issuer,
+                &secret.base32,
+                token.format,
+            )?;
         }
         if options.confirm && token_type == TokenType::Totp {
             confirm_code(dialogue, &token)?;
         } else {
-            let code = format_code(hotp(&secret.key, FIRST_HOTP_COUNTER));
+            let code = token.code(FIRST_HOTP_COUNTER);
             writeln!(
                 dialogue.out(),
                 "Your verification code for code {FIRST_HOTP_COUNTER} is {code}"
@@ -157,6 +170,7 @@ pub fn run<R: BufRead, W: Write>(
         rate_limit: settings.rate_limit,
         window_size: settings.window_size,
         token: settings.token,
+        format: options.format,
         scratch_codes: &scratch_codes,
     });
     store::write_new(&path, &file.to_bytes(), SECRET_FILE_MODE).map_err(EnrolError::Write)?;
@@ -168,9 +182,16 @@ struct NewToken<'a> {
     secret: &'a Secret,
     token_type: TokenType,
     step_seconds: u32,
+    format: CodeFormat,
 }
 
 impl NewToken<'_> {
+    /// The code at `counter` (a time step for TOTP), with leading zeros.
+    fn code(&self, counter: u64) -> String {
+        let key = otp::HotpKey::with_format(&self.secret.key, self.format);
+        self.format.format_code(key.code(counter))
+    }
+
     fn factor(&self) -> Factor {
         match self.token_type {
             TokenType::Totp => Factor::Time {
@@ -209,13 +230,15 @@ fn confirm_code<R: BufRead, W: Write>(
         };
         let now = time_step(unix_now(), token.step_seconds);
         let first = now.saturating_sub(CONFIRM_SKEW_STEPS);
-        let matches = (first..=now + CONFIRM_SKEW_STEPS)
-            .any(|step| otp::codes_equal(code, hotp(&token.secret.key, step)));
+        let matches = (first..=now + CONFIRM_SKEW_STEPS).any(|step| {
+            let expected = otp::hotp_with(&token.secret.key, token.format, step);
+            otp::codes_equal(code, expected)
+        });
         if matches {
             writeln!(dialogue.out(), "Code confirmed")?;
             return Ok(());
         }
-        let expected = format_code(hotp(&token.secret.key, now));
+        let expected = token.code(now);
         writeln!(
             dialogue.out(),
             "Code incorrect (the current code is {expected}; check the app's clock). Try again."

@@ -78,7 +78,8 @@ pub fn run(
     let (label, issuer) = identity::label_and_issuer(&options.presentation);
     let secret = state.secret_base32();
 
-    let uri = Zeroizing::new(otpauth_uri(secret, &label, &issuer, factor));
+    let format = state.code_format();
+    let uri = Zeroizing::new(otpauth_uri(secret, &label, &issuer, factor, format));
     let qr_mode = display::qr_mode(options.presentation.qr_mode, stdout_is_terminal);
     display::uri_and_qr(out, &uri, qr_mode)?;
     writeln!(out, "Secret key:  {secret}")?;
@@ -93,10 +94,16 @@ pub fn run(
             writeln!(out, "Codes:       counter-based, next counter {next}")?
         }
     }
+    writeln!(
+        out,
+        "Format:      {} digits, HMAC-{}",
+        format.digits(),
+        format.algorithm().name()
+    )?;
     print_scratch_codes(out, &Zeroizing::new(state.scratch_codes()))?;
     if options.presentation.pve {
         writeln!(out)?;
-        display::pve_dialog_fields(out, &label, &issuer, secret)?;
+        display::pve_dialog_fields(out, &label, &issuer, secret, format)?;
     }
     Ok(())
 }
