@@ -9,6 +9,7 @@ use nix::errno::Errno;
 use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::location;
 use rust_totp_core::module_options::{FixedUser, ModuleOptions};
+use rust_totp_core::otp::CodeFormat;
 use rust_totp_core::state_file::StateFile;
 
 use super::accounts::{Account, Accounts, Password};
@@ -50,6 +51,7 @@ enum FileState {
     Valid {
         totp: bool,
         scratch_codes: usize,
+        format: CodeFormat,
     },
 }
 
@@ -228,9 +230,15 @@ impl UserChecks<'_> {
         };
         let asked = self.code_asked(account);
         match state {
+            FileState::Valid { format, .. }
+                if self.runs_google_module() && !format.is_default() =>
+            {
+                google_module_ignores_format(name, &path, format)
+            }
             FileState::Valid {
                 totp,
                 scratch_codes,
+                ..
             } => valid_file(name, &path, totp, scratch_codes),
             FileState::Missing => self.missing_file(name, &path, asked),
             FileState::Unreadable(error) => Check::warn(
@@ -255,6 +263,14 @@ impl UserChecks<'_> {
                 Some(_) => Check::fail(Section::Users, name, format!("{path}: {why}"), fix),
             },
         }
+    }
+
+    /// Whether sshd's stack runs Google's module, which knows only SHA-1
+    /// codes of six digits.
+    fn runs_google_module(&self) -> bool {
+        self.pam
+            .and_then(PamAnalysis::module)
+            .is_some_and(|module| module.line.module_name() == "pam_google_authenticator.so")
     }
 
     /// `None` when the module is not in sshd's stack.
@@ -310,6 +326,23 @@ fn shut_out(account: &Account, why: &str) -> Check {
         format!("has SSH keys but cannot log in over ssh: {why}"),
         "set `PermitRootLogin yes` (AuthenticationMethods still demands the key) \
          or give the admins their own accounts",
+    )
+}
+
+/// A file of codes Google's module cannot check: it accepts none of the
+/// app's codes, only scratch codes.
+fn google_module_ignores_format(name: &str, path: &str, format: CodeFormat) -> Check {
+    Check::fail(
+        Section::Users,
+        name,
+        format!(
+            "{path}: {}-digit HMAC-{} codes, which pam_google_authenticator.so ignores: \
+             it accepts only the scratch codes",
+            format.digits(),
+            format.algorithm().name()
+        ),
+        "use pam_rust_totp.so in /etc/pam.d/sshd, or enrol the user again without \
+         --algorithm and --digits",
     )
 }
 
@@ -373,6 +406,7 @@ fn inspect(path: &Path, shown: &str, owner: &Owner, options: &ModuleOptions) -> 
             Ok(state) => FileState::Valid {
                 totp: state.is_totp(),
                 scratch_codes: state.scratch_codes().len(),
+                format: state.code_format(),
             },
             Err(error) => FileState::Refused(
                 format!("cannot be parsed: {error}"),
