@@ -480,7 +480,8 @@ mod tests {
             state,
             FileState::Valid {
                 totp: true,
-                scratch_codes: 2
+                scratch_codes: 2,
+                format: CodeFormat::DEFAULT,
             }
         );
         assert_eq!(
