@@ -13,6 +13,8 @@
 //! makes `pam_authenticate` return PAM_PERM_DENIED: that is how `nullok`
 //! without a state file shows up here.
 
+#[path = "pam_differential/code_formats.rs"]
+mod code_formats;
 mod common;
 
 use std::path::Path;

@@ -17,6 +17,7 @@ use clap::{ArgAction, ArgGroup, CommandFactory, Parser};
 use crate::key::ProvidedKey;
 use crate::qr::QrMode;
 use crate::qr_image::ImageFormat;
+use rust_totp_core::otp::{Algorithm, CodeFormat};
 
 /// The only step size the Proxmox VE web dialog can enrol.
 const PVE_STEP_SECONDS: u32 = 30;
@@ -217,6 +218,25 @@ struct Cli {
     )]
     minimal_window: bool,
 
+    /// HMAC of the codes: SHA1, SHA256 or SHA512 [default: SHA1]
+    #[arg(
+        long = "algorithm",
+        value_name = "HASH",
+        group = "enrolment",
+        value_parser = parse_algorithm
+    )]
+    algorithm: Option<Algorithm>,
+
+    /// Digits of a code: 6, 7 or 8 [default: 6]
+    #[arg(
+        long = "digits",
+        value_name = "N",
+        group = "enrolment",
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(u32).range(6..=8)
+    )]
+    digits: Option<u32>,
+
     /// Number of emergency scratch codes [default: 5]
     #[arg(
         short = 'e',
@@ -332,6 +352,8 @@ pub struct EnrolOptions {
     pub step_seconds: Option<u32>,
     pub window: Option<Window>,
     pub emergency_codes: u32,
+    /// `--algorithm` and `--digits`.
+    pub format: CodeFormat,
     pub presentation: Presentation,
 }
 
@@ -418,6 +440,12 @@ fn check_force(cli: &Cli) -> Result<(), clap::Error> {
     Ok(())
 }
 
+/// `--algorithm`'s value, in any case: `SHA1`, `SHA256` or `SHA512`.
+fn parse_algorithm(value: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(&value.to_ascii_uppercase())
+        .ok_or_else(|| format!("unknown algorithm \"{value}\": use SHA1, SHA256 or SHA512"))
+}
+
 /// Reuse of codes only means something for time-based tokens, so `-d` and
 /// `-D` need `-t` (or `--pve`, which implies it), as in the reference.
 fn check_reuse_mode(cli: &Cli) -> Result<(), clap::Error> {
@@ -443,6 +471,15 @@ fn check_pve_step(cli: &Cli) -> Result<(), clap::Error> {
         )),
         _ => Ok(()),
     }
+}
+
+/// The code format of `--algorithm` and `--digits`, defaults for what is
+/// not given.
+fn code_format(algorithm: Option<Algorithm>, digits: Option<u32>) -> CodeFormat {
+    let default = CodeFormat::DEFAULT;
+    let digits = digits.unwrap_or(default.digits());
+    // clap admits only digit counts a format has.
+    CodeFormat::new(algorithm.unwrap_or_default(), digits).unwrap_or(default)
 }
 
 impl Cli {
@@ -513,6 +550,7 @@ impl Cli {
             step_seconds: self.step_size,
             window,
             emergency_codes,
+            format: code_format(self.algorithm, self.digits),
             presentation,
         }))
     }
@@ -661,6 +699,49 @@ mod tests {
         assert_eq!(error_kind(&["extra"]), ErrorKind::UnknownArgument);
         assert_eq!(
             error_kind(&["--pve", "-S", "60"]),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn algorithm_and_digits_set_the_code_format() {
+        assert!(enrol(&[]).format.is_default());
+        for (args, algorithm, digits) in [
+            (&["--algorithm", "SHA256"][..], Algorithm::Sha256, 6),
+            (
+                &["--algorithm=sha512", "--digits", "8"],
+                Algorithm::Sha512,
+                8,
+            ),
+            (&["--digits=7"], Algorithm::Sha1, 7),
+            (
+                &["--algorithm", "Sha1", "--digits", "6"],
+                Algorithm::Sha1,
+                6,
+            ),
+        ] {
+            assert_eq!(
+                enrol(args).format,
+                CodeFormat::new(algorithm, digits).unwrap(),
+                "{args:?}"
+            );
+        }
+        for args in [
+            &["--algorithm", "MD5"][..],
+            &["--algorithm", "SHA-256"],
+            &["--algorithm", ""],
+            &["--digits", "5"],
+            &["--digits", "9"],
+            &["--digits", "-8"],
+            &["--digits", "eight"],
+        ] {
+            assert_eq!(error_kind(args), ErrorKind::ValueValidation, "{args:?}");
+        }
+        let argv = ["rust-totp", "--algorithm", "MD5"];
+        let message = parse(argv).unwrap_err().to_string();
+        assert!(message.contains("unknown algorithm \"MD5\""), "{message}");
+        assert_eq!(
+            error_kind(&["--show", "--digits", "8"]),
             ErrorKind::ArgumentConflict
         );
     }

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use rust_totp_core::otp::CodeFormat;
+
 use crate::qr::{self, QrError, QrMode};
 
 /// Why a token could not be shown.
@@ -37,12 +39,14 @@ pub fn uri_and_qr(out: &mut impl Write, uri: &str, mode: QrMode) -> Result<(), D
 }
 
 /// Prints what the Proxmox VE "Add TOTP" dialog asks for, so that the same
-/// app entry serves ssh and the web console.
+/// app entry serves ssh and the web console; its algorithm and digits
+/// fields must be those of the file's codes.
 pub fn pve_dialog_fields(
     out: &mut impl Write,
     label: &str,
     issuer: &str,
     secret_base32: &str,
+    format: CodeFormat,
 ) -> std::io::Result<()> {
     writeln!(
         out,
@@ -51,6 +55,8 @@ pub fn pve_dialog_fields(
     writeln!(out, "  User:        {label}")?;
     writeln!(out, "  Issuer Name: {issuer}")?;
     writeln!(out, "  Secret:      {secret_base32}")?;
+    writeln!(out, "  Algorithm:   {}", format.algorithm().name())?;
+    writeln!(out, "  Digits:      {}", format.digits())?;
     writeln!(
         out,
         "  Verify Code: the code the app shows for this account now"
@@ -120,11 +126,13 @@ mod tests {
     #[test]
     fn pve_fields_name_user_issuer_and_secret() {
         let mut out = Vec::new();
-        pve_dialog_fields(&mut out, "root@pam", "pve1", "JBSWY3DPEHPK3PXP").unwrap();
+        let format = CodeFormat::new(rust_totp_core::otp::Algorithm::Sha256, 8).expect("a format");
+        pve_dialog_fields(&mut out, "root@pam", "pve1", "JBSWY3DPEHPK3PXP", format).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("User:        root@pam\n"));
         assert!(text.contains("Issuer Name: pve1\n"));
         assert!(text.contains("Secret:      JBSWY3DPEHPK3PXP\n"));
+        assert!(text.contains("Algorithm:   SHA256\n  Digits:      8\n"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pam_rust_totp::store;
-use rust_totp_core::otp::{self, format_code, hotp, time_step};
+use rust_totp_core::otp::{self, CodeFormat, time_step};
 use rust_totp_core::state_file::{FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
@@ -134,8 +134,15 @@ pub fn run<R: BufRead, W: Write>(
         secret: &secret,
         token_type,
         step_seconds: options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+        format: options.format,
     };
-    let uri = zeroize::Zeroizing::new(otpauth_uri(&secret.base32, &label, &issuer, token.factor()));
+    let uri = zeroize::Zeroizing::new(otpauth_uri(
+        &secret.base32,
+        &label,
+        &issuer,
+        token.factor(),
+        token.format,
+    ));
 
     if !options.quiet {
         let shown = Shown {
@@ -148,7 +155,7 @@ pub fn run<R: BufRead, W: Write>(
         if options.confirm && token_type == TokenType::Totp {
             confirm_code(dialogue, &token)?;
         } else {
-            let code = format_code(hotp(&secret.key, FIRST_HOTP_COUNTER));
+            let code = token.code(FIRST_HOTP_COUNTER);
             writeln!(
                 dialogue.out(),
                 "Your verification code for code {FIRST_HOTP_COUNTER} is {code}"
@@ -170,6 +177,7 @@ pub fn run<R: BufRead, W: Write>(
         rate_limit: settings.rate_limit,
         window_size: settings.window_size,
         token: settings.token,
+        format: options.format,
         scratch_codes: &scratch_codes,
     });
     file.set_account(&label, &issuer);
@@ -230,7 +238,7 @@ fn show_token(
             .clone()
             .unwrap_or_else(|| identity::pve_user(shown.user));
         writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, shown.issuer, &secret.base32)?;
+        display::pve_dialog_fields(out, &pve_user, shown.issuer, &secret.base32, options.format)?;
         let description = display::pve_description(shown.label, shown.issuer);
         display::pve_registration(out, &pve_user, &description, shown.uri)?;
     }
@@ -242,9 +250,16 @@ struct NewToken<'a> {
     secret: &'a Secret,
     token_type: TokenType,
     step_seconds: u32,
+    format: CodeFormat,
 }
 
 impl NewToken<'_> {
+    /// The code at `counter` (a time step for TOTP), with leading zeros.
+    fn code(&self, counter: u64) -> String {
+        let key = otp::HotpKey::with_format(&self.secret.key, self.format);
+        self.format.format_code(key.code(counter))
+    }
+
     fn factor(&self) -> Factor {
         match self.token_type {
             TokenType::Totp => Factor::Time {
@@ -290,7 +305,9 @@ fn confirm_code<R: BufRead, W: Write>(
             } else {
                 now.checked_sub(offset)
             };
-            step.is_some_and(|step| otp::codes_equal(code, hotp(&token.secret.key, step)))
+            step.is_some_and(|step| {
+                otp::codes_equal(code, otp::hotp_with(&token.secret.key, token.format, step))
+            })
         };
         if (0..=CONFIRM_SKEW_STEPS).any(|d| matches_at(d, true) || matches_at(d, false)) {
             writeln!(dialogue.out(), "Code confirmed")?;
@@ -390,6 +407,7 @@ fn file_settings<R: BufRead, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_totp_core::otp::{format_code, hotp};
 
     const KEY: &[u8] = b"12345678901234567890";
 
@@ -405,6 +423,7 @@ mod tests {
             secret: &secret,
             token_type: TokenType::Totp,
             step_seconds: 30,
+            format: CodeFormat::DEFAULT,
         };
         let mut dialogue = Dialogue::new(answers.as_bytes(), Vec::new());
         confirm_code(&mut dialogue, &token).expect("the answers end with -1");

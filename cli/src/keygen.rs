@@ -12,6 +12,8 @@ use crate::generate::{self, KEYGEN_SECRET_BYTES, RandomError};
 use crate::identity;
 use crate::qr::QrMode;
 use crate::qr_image::{self, ImageError};
+use rust_totp_core::otp::CodeFormat;
+
 use crate::uri::{Factor, otpauth_uri};
 
 /// The step of a key shown with its URI: the apps' and PVE's default.
@@ -72,7 +74,10 @@ pub fn run(
     let factor = Factor::Time {
         step_seconds: KEYGEN_STEP_SECONDS,
     };
-    let uri = zeroize::Zeroizing::new(otpauth_uri(&secret.base32, &label, &issuer, factor));
+    // `--algorithm` and `--digits` are for enrolment: a new key is for the
+    // apps' and PVE's default codes.
+    let format = CodeFormat::DEFAULT;
+    let uri = zeroize::Zeroizing::new(otpauth_uri(&secret.base32, &label, &issuer, factor, format));
     if presentation.qr_mode != Some(QrMode::None) {
         let qr_mode = display::qr_mode(presentation.qr_mode, stdout_is_terminal);
         display::uri_and_qr(out, &uri, qr_mode)?;
@@ -81,7 +86,7 @@ pub fn run(
     if presentation.pve {
         let pve_user = (presentation.label.clone()).unwrap_or_else(|| identity::pve_user(&user));
         writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, &issuer, &secret.base32)?;
+        display::pve_dialog_fields(out, &pve_user, &issuer, &secret.base32, format)?;
         let description = display::pve_description(&label, &issuer);
         display::pve_registration(out, &pve_user, &description, &uri)?;
     }

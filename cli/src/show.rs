@@ -97,7 +97,8 @@ pub fn run(
     let (label, issuer) = identity::label_and_issuer(&stored, &target.user_name);
     let secret = state.secret_base32();
 
-    let uri = Zeroizing::new(otpauth_uri(secret, &label, &issuer, factor));
+    let format = state.code_format();
+    let uri = Zeroizing::new(otpauth_uri(secret, &label, &issuer, factor, format));
     let qr_mode = display::qr_mode(options.presentation.qr_mode, stdout_is_terminal);
     display::uri_and_qr(out, &uri, qr_mode)?;
     writeln!(out, "Secret key:  {secret}")?;
@@ -112,12 +113,18 @@ pub fn run(
             writeln!(out, "Codes:       counter-based, next counter {next}")?
         }
     }
+    writeln!(
+        out,
+        "Format:      {} digits, HMAC-{}",
+        format.digits(),
+        format.algorithm().name()
+    )?;
     print_scratch_codes(out, &Zeroizing::new(state.scratch_codes()))?;
     if options.presentation.pve {
         let pve_user = (options.presentation.label.clone())
             .unwrap_or_else(|| identity::pve_user(&target.user_name));
         writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, &issuer, secret)?;
+        display::pve_dialog_fields(out, &pve_user, &issuer, secret, format)?;
         let description = display::pve_description(&label, &issuer);
         display::pve_registration(out, &pve_user, &description, &uri)?;
     }

@@ -1,10 +1,13 @@
 //! The `otpauth://` key URI that authenticator apps import.
 //!
 //! Unlike the reference tool, the URI is complete: `period` is given when the
-//! step is not 30 seconds and `counter` for HOTP tokens, so apps do not fall
-//! back to defaults that produce wrong codes.
+//! step is not 30 seconds, `counter` for HOTP tokens, and `algorithm` and
+//! `digits` when they are not SHA1 and 6, so apps do not fall back to
+//! defaults that produce wrong codes.
 
 use std::fmt::Write as _;
+
+use rust_totp_core::otp::CodeFormat;
 
 /// The step apps assume when the URI names none.
 const DEFAULT_PERIOD: u32 = 30;
@@ -19,8 +22,14 @@ pub enum Factor {
 }
 
 /// The key URI for `secret_base32`, shown under `label` and `issuer` (an
-/// empty issuer is left out).
-pub fn otpauth_uri(secret_base32: &str, label: &str, issuer: &str, factor: Factor) -> String {
+/// empty issuer is left out), for codes of `format`.
+pub fn otpauth_uri(
+    secret_base32: &str,
+    label: &str,
+    issuer: &str,
+    factor: Factor,
+    format: CodeFormat,
+) -> String {
     let kind = match factor {
         Factor::Time { .. } => "totp",
         Factor::Counter { .. } => "hotp",
@@ -42,7 +51,19 @@ pub fn otpauth_uri(secret_base32: &str, label: &str, issuer: &str, factor: Facto
             let _ = write!(uri, "&counter={next}");
         }
     }
+    push_format(&mut uri, format);
     uri
+}
+
+/// Appends `algorithm` and `digits`, each when it is not the default.
+fn push_format(uri: &mut String, format: CodeFormat) {
+    let default = CodeFormat::DEFAULT;
+    if format.algorithm() != default.algorithm() {
+        let _ = write!(uri, "&algorithm={}", format.algorithm().name());
+    }
+    if format.digits() != default.digits() {
+        let _ = write!(uri, "&digits={}", format.digits());
+    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and the `@`
@@ -72,20 +93,57 @@ mod tests {
                 SECRET,
                 "root@pam",
                 "pve.example.org",
-                Factor::Time { step_seconds: 30 }
+                Factor::Time { step_seconds: 30 },
+                CodeFormat::DEFAULT
             ),
             "otpauth://totp/root@pam?secret=JBSWY3DPEHPK3PXP&issuer=pve.example.org"
         );
     }
 
     #[test]
+    fn algorithm_and_digits_are_given_when_not_the_default() {
+        use rust_totp_core::otp::Algorithm;
+        let uri = |format| otpauth_uri(SECRET, "a", "", Factor::Time { step_seconds: 60 }, format);
+        let format = |algorithm, digits| CodeFormat::new(algorithm, digits).unwrap();
+        assert_eq!(
+            uri(format(Algorithm::Sha256, 8)),
+            "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&period=60&algorithm=SHA256&digits=8"
+        );
+        assert!(uri(format(Algorithm::Sha512, 6)).ends_with("&period=60&algorithm=SHA512"));
+        assert!(uri(format(Algorithm::Sha1, 7)).ends_with("&period=60&digits=7"));
+        assert!(uri(format(Algorithm::Sha1, 6)).ends_with("&period=60"));
+        assert_eq!(
+            otpauth_uri(
+                SECRET,
+                "a",
+                "",
+                Factor::Counter { next: 1 },
+                format(Algorithm::Sha1, 8)
+            ),
+            "otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP&counter=1&digits=8"
+        );
+    }
+
+    #[test]
     fn non_default_period_and_hotp_counter_are_given() {
         assert!(
-            otpauth_uri(SECRET, "a", "b", Factor::Time { step_seconds: 60 })
-                .ends_with("&period=60")
+            otpauth_uri(
+                SECRET,
+                "a",
+                "b",
+                Factor::Time { step_seconds: 60 },
+                CodeFormat::DEFAULT
+            )
+            .ends_with("&period=60")
         );
         assert_eq!(
-            otpauth_uri(SECRET, "a", "", Factor::Counter { next: 1 }),
+            otpauth_uri(
+                SECRET,
+                "a",
+                "",
+                Factor::Counter { next: 1 },
+                CodeFormat::DEFAULT
+            ),
             "otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP&counter=1"
         );
     }
@@ -97,6 +155,7 @@ mod tests {
             "Jane Doe/ops#1",
             "Ops & Co=?é",
             Factor::Time { step_seconds: 30 },
+            CodeFormat::DEFAULT,
         );
         assert_eq!(
             uri,

@@ -816,6 +816,152 @@ fn pve_mode_prints_the_dialog_fields_for_enrolment_and_show() {
     assert!(stdout(&again).contains(&command), "{}", stdout(&again));
 }
 
+// ---------------------------------------------- --algorithm and --digits
+
+/// The current TOTP code of `secret` from `oathtool --totp=ALGORITHM -d N`.
+fn oathtool_totp(secret: &str, algorithm: &str, digits: u32) -> String {
+    oathtool(&[
+        "-b",
+        &format!("--totp={algorithm}"),
+        &format!("--digits={digits}"),
+        secret,
+    ])
+}
+
+#[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
+fn algorithm_and_digits_reach_the_file_the_qr_code_and_show_and_match_oathtool() {
+    require_program("zbarimg", "zbar-tools");
+    require_program("oathtool", "oathtool");
+    let dir = tempfile::tempdir().unwrap();
+    for (algorithm, digits) in [("SHA256", 8), ("SHA512", 8), ("SHA1", 7), ("SHA512", 6)] {
+        let path = dir.path().join(format!("{algorithm}-{digits}"));
+        let flags = [
+            "-t", "-D", "-u", "-W", "-f", "-Q", "UTF8", "-l", "u@h", "-i", "h",
+        ];
+        let mut args = flags.to_vec();
+        let (algorithm_flag, digits_flag) =
+            (format!("--algorithm={algorithm}"), digits.to_string());
+        args.extend([algorithm_flag.as_str(), "--digits", &digits_flag]);
+        // The secret is only known once printed, so the app's code is typed
+        // through a pipe that is fed after the first output.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rust-totp"))
+            .args(&args)
+            .args(["-s", path_str(&path)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run rust-totp");
+        let mut stdout_pipe = child.stdout.take().unwrap();
+        let mut seen = Vec::new();
+        let secret = loop {
+            let mut buf = [0u8; 4096];
+            let n = std::io::Read::read(&mut stdout_pipe, &mut buf).unwrap();
+            assert!(
+                n > 0,
+                "no secret printed: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen);
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.starts_with("Your new secret key is: "))
+            {
+                if text.contains("(-1 to skip)") {
+                    break line["Your new secret key is: ".len()..].to_owned();
+                }
+            }
+        };
+        let code = oathtool_totp(&secret, algorithm, digits);
+        writeln!(child.stdin.take().unwrap(), "{code}").unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout_pipe, &mut rest).unwrap();
+        assert!(child.wait().unwrap().success());
+        let text = format!("{}{rest}", String::from_utf8_lossy(&seen));
+        assert!(
+            text.contains("Code confirmed"),
+            "oathtool's {code} refused:\n{text}"
+        );
+
+        let uri = parse_key_uri(&assert_qr_matches_uri(&text, "UTF8"));
+        let default_algorithm = algorithm == "SHA1";
+        assert_eq!(
+            uri.params.get("algorithm").map(String::as_str),
+            (!default_algorithm).then_some(algorithm)
+        );
+        let digits_param = uri.params.get("digits").map(String::as_str);
+        assert_eq!(digits_param, (digits != 6).then_some(digits_flag.as_str()));
+        let lines = file_lines(&path);
+        assert_eq!(option_value(&lines, "TOTP"), Some(""));
+        assert_eq!(option_value(&lines, "TOTP_AUTH"), None);
+        assert_eq!(
+            option_value(&lines, "ALGORITHM"),
+            (!default_algorithm).then_some(algorithm)
+        );
+
+        let shown = rust_totp(
+            &["--show", "--pve", "-Q", "UTF8", "-s", path_str(&path)],
+            "",
+        );
+        assert_success(&shown, "rust-totp --show");
+        let shown = stdout(&shown);
+        let shown_uri = parse_key_uri(&assert_qr_matches_uri(&shown, "UTF8"));
+        assert_eq!(
+            shown_uri.params.get("algorithm"),
+            uri.params.get("algorithm")
+        );
+        assert_eq!(shown_uri.params.get("digits"), uri.params.get("digits"));
+        assert!(
+            shown.contains(&format!(
+                "Algorithm:   {algorithm}\n  Digits:      {digits}\n"
+            )),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!("Format:      {digits} digits, HMAC-{algorithm}\n")),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
+fn an_eight_digit_hotp_enrolment_shows_oathtools_first_code() {
+    require_program("oathtool", "oathtool");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hotp");
+    let output = enrol(&path, &["-c", "-u", "-W", "-f", "-C", "--digits", "8"], "");
+    let secret = file_lines(&path)[0].clone();
+    let code = oathtool(&["-b", "--hotp", "--digits=8", "-c", "1", &secret]);
+    assert!(
+        stdout(&output).contains(&format!("Your verification code for code 1 is {code}\n")),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(option_value(&file_lines(&path), "HOTP"), Some("1"));
+    assert!(printed_uri(&stdout(&output)).ends_with("&counter=1&digits=8"));
+}
+
+#[test]
+fn unknown_algorithms_and_digit_counts_exit_2_naming_the_value_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file");
+    for (flags, named) in [
+        (&["--algorithm", "MD5"][..], "MD5"),
+        (&["--digits", "9"], "9"),
+        (&["--digits", "5"], "5"),
+    ] {
+        let mut args = vec!["-t", "-D", "-u", "-W", "-f", "-C", "-s", path_str(&path)];
+        args.extend_from_slice(flags);
+        let output = rust_totp(&args, "");
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(named), "{flags:?}: {message}");
+        assert!(!path.exists(), "{flags:?} wrote a file");
+    }
+}
+
 #[test]
 fn keygen_prints_sixteen_base32_characters() {
     let first = rust_totp(&["--keygen"], "");

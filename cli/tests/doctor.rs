@@ -289,6 +289,42 @@ fn ubuntu_guide_key_then_code_passes_clean() {
 }
 
 #[test]
+fn codes_google_module_cannot_check_fail_with_it_and_pass_with_ours() {
+    let alice = "/home/alice/.google_authenticator";
+    for lines in [
+        "\" ALGORITHM SHA256\n",
+        "\" DIGITS 8\n",
+        "\" ALGORITHM SHA512\n\" DIGITS 7\n",
+    ] {
+        let tree = Tree::new(&["ubuntu-key-totp"]);
+        let file = tree
+            .read(alice)
+            .replace("\" TOTP_AUTH\n", &format!("{lines}\" TOTP\n"));
+        tree.write(alice, &file);
+        tree.set_secret_modes();
+        let run = tree.doctor(&[]);
+        run.assert_only_problems(&["users/alice: fail"]);
+        assert!(
+            run.detail("users", "alice")
+                .contains("which pam_google_authenticator.so ignores"),
+            "{lines:?}: {}",
+            run.detail("users", "alice")
+        );
+        tree.edit(
+            "/etc/pam.d/sshd",
+            "pam_google_authenticator.so",
+            "pam_rust_totp.so",
+        );
+        let run = tree.doctor(&[]);
+        run.assert_clean();
+        assert!(
+            run.detail("users", "alice")
+                .contains("TOTP, 5 scratch codes left")
+        );
+    }
+}
+
+#[test]
 fn shipped_password_and_code_example_passes_clean() {
     let run = Tree::with_example("password-totp", &[]).doctor(&[]);
     run.assert_clean();

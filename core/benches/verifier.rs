@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rust_totp_core::otp::{hotp, time_step};
+use rust_totp_core::otp::{Algorithm, CodeFormat, hotp, hotp_with, time_step};
 use rust_totp_core::state_file::{StateFile, decode_secret};
 use rust_totp_core::verifier::{AnswerSource, Context, Denied, Granted, Settings, verify};
 use zeroize::Zeroizing;
@@ -172,6 +172,48 @@ fn scratch_code(c: &mut Criterion) {
     );
 }
 
+/// SHA-256 and SHA-512 with eight digits: a valid code in windows of 3 and
+/// 17, and a wrong one in a window of 17 without the skew search (every
+/// code of the window is computed either way).
+fn totp_sha2(c: &mut Criterion) {
+    for algorithm in [Algorithm::Sha256, Algorithm::Sha512] {
+        let format = CodeFormat::new(algorithm, 8).expect("eight digits is a format");
+        let name = algorithm.name();
+        let head = format!("{SECRET}\n\" ALGORITHM {name}\n\" DIGITS 8\n");
+        let now = time_step(NOW, STEP_SECONDS);
+        let valid = typed(hotp_with(&key(), format, now), 8);
+        for window in [3, 17] {
+            let file = parse(&format!("{head}\" WINDOW_SIZE {window}\n\" TOTP\n"));
+            bench_login(
+                c,
+                &format!("totp {name} 8 digits valid code, window {window}"),
+                &file,
+                &Settings::default(),
+                valid,
+                Ok(Granted::TotpCode),
+            );
+        }
+        // Codes with a leading zero are never scratch codes; 8 digits
+        // cannot all be taken by 17 steps.
+        let used: HashSet<u32> = (now - 8..=now + 8)
+            .map(|step| hotp_with(&key(), format, step))
+            .collect();
+        let wrong = (1..).find(|c| !used.contains(c)).expect("a free code");
+        let file = parse(&format!("{head}\" WINDOW_SIZE 17\n\" TOTP\n"));
+        bench_login(
+            c,
+            &format!("totp {name} 8 digits wrong code, window 17, noskewadj"),
+            &file,
+            &Settings {
+                noskewadj: true,
+                ..Settings::default()
+            },
+            typed(wrong, 8),
+            Err(Denied::InvalidCode),
+        );
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -182,6 +224,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = verifier;
     config = config();
-    targets = totp_valid, totp_wrong, hotp_valid, scratch_code
+    targets = totp_valid, totp_wrong, hotp_valid, scratch_code, totp_sha2
 }
 criterion_main!(verifier);

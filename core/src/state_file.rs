@@ -5,6 +5,14 @@
 //! start with `" ` (a double quote and a space) hold options, and lines of
 //! eight digits are one-time emergency scratch codes.
 //!
+//! Codes are SHA-1 with six digits unless `ALGORITHM` or `DIGITS` lines say
+//! otherwise. A file with other codes names its kind of codes with `" TOTP`
+//! or `" HOTP <counter>` instead of `TOTP_AUTH` or `HOTP_COUNTER`, which
+//! Google's module reads: that module ignores all four of these lines, so it
+//! checks no time- or counter-based code for such a file (only its scratch
+//! codes) rather than six-digit SHA-1 codes, which for SHA-1 with seven or
+//! eight digits would be the last digits of the app's codes.
+//!
 //! A file is kept as its lines, each with the exact run of line-break
 //! characters that followed it, so that a file that is parsed and written back
 //! unchanged is byte-identical, lines this crate does not know are kept in
@@ -12,6 +20,7 @@
 //! does (docs/compatibility.md). Parsing validates every option this crate
 //! uses and reports the first problem with its line number; it never panics.
 
+use crate::otp::{Algorithm, CodeFormat};
 use data_encoding::{Encoding, Specification};
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -61,13 +70,25 @@ pub enum ParseError {
         option: &'static str,
         expected: &'static str,
     },
+    #[error(
+        "line {line}: {option} cannot be used with ALGORITHM or DIGITS lines other than \
+         SHA1 and 6, nor with a TOTP or HOTP line: pam_google_authenticator would read \
+         {option} and accept six-digit SHA1 codes for this file; name the kind of \
+         codes with \" TOTP or \" HOTP <counter> instead"
+    )]
+    ModeLineForSha1SixDigits { line: usize, option: &'static str },
 }
 
 /// A recognised option line, with its already validated value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Setting {
     TotpAuth,
+    /// `HOTP_COUNTER`, or `HOTP` in a file of another code format.
     HotpCounter(i64),
+    /// `TOTP`: time-based codes, in a file of another code format.
+    Totp,
+    Algorithm(Algorithm),
+    Digits(u32),
     StepSize(u32),
     WindowSize(u32),
     DisallowReuse,
@@ -173,7 +194,39 @@ impl StateFile {
                 in_scratch_run = false;
             }
         }
-        Ok(Self { lines, key })
+        let file = Self { lines, key };
+        file.check_mode_lines()?;
+        Ok(file)
+    }
+
+    /// Refuses a `TOTP_AUTH` or `HOTP_COUNTER` line in a file whose codes
+    /// are not SHA-1 with six digits, or beside a `TOTP` or `HOTP` line:
+    /// Google's module would check six-digit SHA-1 codes for it. It finds
+    /// `" TOTP_AUTH` anywhere in the file, as that module does.
+    fn check_mode_lines(&self) -> Result<(), ParseError> {
+        let own_mode_line = self
+            .lines
+            .iter()
+            .any(|l| matches!(l.option_name(), Some("TOTP" | "HOTP")));
+        if self.code_format().is_default() && !own_mode_line {
+            return Ok(());
+        }
+        let legacy = self.lines.iter().enumerate().find_map(|(index, line)| {
+            if line.option_name() == Some("HOTP_COUNTER") {
+                Some((index, "HOTP_COUNTER"))
+            } else {
+                line.text
+                    .contains("\" TOTP_AUTH")
+                    .then_some((index, "TOTP_AUTH"))
+            }
+        });
+        match legacy {
+            Some((index, option)) => Err(ParseError::ModeLineForSha1SixDigits {
+                line: index + 1,
+                option,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The file's bytes, exactly as they would be written.
@@ -201,13 +254,44 @@ impl StateFile {
         &self.key
     }
 
-    /// Whether `TOTP_AUTH` is present.
+    /// Whether `TOTP_AUTH` (or, in a file of another code format, `TOTP`)
+    /// is present.
     pub fn is_totp(&self) -> bool {
-        self.settings().any(|s| *s == Setting::TotpAuth)
+        self.settings()
+            .any(|s| matches!(s, Setting::TotpAuth | Setting::Totp))
     }
 
-    /// The `HOTP_COUNTER` value, when present. The file uses HOTP when it is
-    /// positive.
+    /// How codes are made: `ALGORITHM` and `DIGITS`, SHA-1 and six digits
+    /// when absent.
+    pub fn code_format(&self) -> CodeFormat {
+        let algorithm = self
+            .find(|s| match s {
+                Setting::Algorithm(a) => Some(*a),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let digits = self
+            .find(|s| match s {
+                Setting::Digits(d) => Some(*d),
+                _ => None,
+            })
+            .unwrap_or(crate::otp::CODE_DIGITS);
+        // The parser admits only digit counts a format has.
+        CodeFormat::new(algorithm, digits).unwrap_or_default()
+    }
+
+    /// The name of the option that holds the HOTP counter: `HOTP` in a file
+    /// that has that line, else `HOTP_COUNTER`.
+    pub fn counter_option_name(&self) -> &'static str {
+        if self.lines.iter().any(|l| l.option_name() == Some("HOTP")) {
+            "HOTP"
+        } else {
+            "HOTP_COUNTER"
+        }
+    }
+
+    /// The `HOTP_COUNTER` (or `HOTP`) value, when present. The file uses
+    /// HOTP when it is positive.
     pub fn hotp_counter(&self) -> Option<u64> {
         self.find(|s| match s {
             Setting::HotpCounter(n) => Some(u64::try_from(*n).unwrap_or(0)),
@@ -514,12 +598,30 @@ fn parse_setting(name: &str, value: &str, line: usize) -> Result<Setting, ParseE
             }
             Setting::DisallowReuse
         }
-        "HOTP_COUNTER" => Setting::HotpCounter(parse_signed(value).ok_or_else(|| {
-            invalid(
-                "HOTP_COUNTER",
-                "an integer from -9223372036854775808 to 9223372036854775807",
-            )
-        })?),
+        "HOTP_COUNTER" | "HOTP" => {
+            let option = if name == "HOTP" {
+                "HOTP"
+            } else {
+                "HOTP_COUNTER"
+            };
+            Setting::HotpCounter(parse_signed(value).ok_or_else(|| {
+                invalid(
+                    option,
+                    "an integer from -9223372036854775808 to 9223372036854775807",
+                )
+            })?)
+        }
+        "TOTP" if value.is_empty() => Setting::Totp,
+        "TOTP" => return Err(invalid("TOTP", "nothing after the name")),
+        "ALGORITHM" => Setting::Algorithm(
+            Algorithm::from_name(value)
+                .ok_or_else(|| invalid("ALGORITHM", "SHA1, SHA256 or SHA512"))?,
+        ),
+        "DIGITS" => Setting::Digits(
+            parse_unsigned(value)
+                .filter(|d| CodeFormat::DIGITS.contains(d))
+                .ok_or_else(|| invalid("DIGITS", "6, 7 or 8"))?,
+        ),
         "STEP_SIZE" => Setting::StepSize(
             parse_in_range(value, 1, 60).ok_or_else(|| invalid("STEP_SIZE", "1 to 60 seconds"))?,
         ),
@@ -1354,6 +1456,122 @@ mod tests {
     #[should_panic(expected = "invalid option name")]
     fn setting_an_option_with_a_name_that_is_no_option_name_is_a_bug() {
         parse("2SH3V3GDW7ZNMGYE\n").set_option("TIME SKEW", "1");
+    }
+
+    #[test]
+    fn code_format_lines_are_read_and_default_to_sha1_with_six_digits() {
+        use crate::otp::Algorithm;
+        assert!(parse(GOOGLE_TOTP).code_format().is_default());
+        assert_eq!(parse(GOOGLE_TOTP).counter_option_name(), "HOTP_COUNTER");
+        for (lines, algorithm, digits) in [
+            ("\" ALGORITHM SHA256\n\" TOTP\n", Algorithm::Sha256, 6),
+            (
+                "\" DIGITS 8\n\" ALGORITHM SHA512\n\" TOTP\n",
+                Algorithm::Sha512,
+                8,
+            ),
+            ("\" DIGITS 7 \n\" HOTP 5\n", Algorithm::Sha1, 7),
+            // Explicit defaults, with the reference's mode line.
+            (
+                "\" ALGORITHM SHA1\n\" DIGITS 6\n\" TOTP_AUTH\n",
+                Algorithm::Sha1,
+                6,
+            ),
+            // Only the first line of an option counts.
+            ("\" DIGITS 8\n\" DIGITS 6\n\" TOTP\n", Algorithm::Sha1, 8),
+        ] {
+            let text = format!("2SH3V3GDW7ZNMGYE\n{lines}12345678\n");
+            let file = parse(&text);
+            assert_eq!(
+                file.code_format(),
+                CodeFormat::new(algorithm, digits).unwrap(),
+                "{lines:?}"
+            );
+            assert!(
+                file.is_totp() || file.hotp_counter() == Some(5),
+                "{lines:?}"
+            );
+            assert_eq!(file.scratch_codes(), vec![12_345_678]);
+            assert_eq!(&*file.to_bytes(), text.as_bytes());
+        }
+        let hotp = parse("2SH3V3GDW7ZNMGYE\n\" DIGITS 8\n\" HOTP 41\n");
+        assert_eq!((hotp.hotp_counter(), hotp.is_totp()), (Some(41), false));
+        assert_eq!(hotp.counter_option_name(), "HOTP");
+    }
+
+    #[test]
+    fn bad_code_format_values_are_refused_naming_the_line() {
+        for (line, option) in [
+            ("\" ALGORITHM MD5", "ALGORITHM"),
+            ("\" ALGORITHM sha256", "ALGORITHM"),
+            ("\" ALGORITHM SHA-256", "ALGORITHM"),
+            ("\" ALGORITHM", "ALGORITHM"),
+            ("\" ALGORITHM SHA256 SHA512", "ALGORITHM"),
+            ("\" DIGITS 5", "DIGITS"),
+            ("\" DIGITS 9", "DIGITS"),
+            ("\" DIGITS 10", "DIGITS"),
+            ("\" DIGITS +8", "DIGITS"),
+            ("\" DIGITS 8x", "DIGITS"),
+            ("\" DIGITS", "DIGITS"),
+            ("\" TOTP x", "TOTP"),
+            ("\" HOTP x", "HOTP"),
+            ("\" HOTP 9223372036854775808", "HOTP"),
+        ] {
+            assert_eq!(refused_option(line), Some(option), "{line}");
+        }
+    }
+
+    #[test]
+    fn google_mode_lines_are_refused_where_google_would_check_sha1_six_digit_codes() {
+        let refused = |text: &str| match StateFile::parse(text.as_bytes()) {
+            Err(ParseError::ModeLineForSha1SixDigits { line, option }) => Some((line, option)),
+            _ => None,
+        };
+        for (text, want) in [
+            (
+                "2SH3V3GDW7ZNMGYE\n\" DIGITS 8\n\" TOTP_AUTH\n",
+                (3, "TOTP_AUTH"),
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" ALGORITHM SHA256\n",
+                (2, "TOTP_AUTH"),
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" DIGITS 7\n\" HOTP_COUNTER 1\n",
+                (3, "HOTP_COUNTER"),
+            ),
+            // Google's module finds `" TOTP_AUTH` anywhere in the file.
+            (
+                "2SH3V3GDW7ZNMGYE\n\" DIGITS 8\n\" TOTP\n\" NOTE \" TOTP_AUTH\n",
+                (4, "TOTP_AUTH"),
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTHENTIC\n\" ALGORITHM SHA512\n",
+                (2, "TOTP_AUTH"),
+            ),
+            // Both kinds of mode line, whatever the format.
+            (
+                "2SH3V3GDW7ZNMGYE\n\" HOTP 3\n\" HOTP_COUNTER 3\n",
+                (3, "HOTP_COUNTER"),
+            ),
+            (
+                "2SH3V3GDW7ZNMGYE\n\" TOTP\n\" TOTP_AUTH\n",
+                (3, "TOTP_AUTH"),
+            ),
+        ] {
+            assert_eq!(refused(text), Some(want), "{text:?}");
+        }
+        let message = StateFile::parse(b"2SH3V3GDW7ZNMGYE\n\" DIGITS 8\n\" TOTP_AUTH\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("line 3: TOTP_AUTH cannot be used"),
+            "{message}"
+        );
+        // The reference's own lines stay fine with explicit defaults, and
+        // this module's lines with the default format.
+        parse("2SH3V3GDW7ZNMGYE\n\" ALGORITHM SHA1\n\" DIGITS 6\n\" HOTP_COUNTER 1\n");
+        assert!(parse("2SH3V3GDW7ZNMGYE\n\" TOTP\n").is_totp());
     }
 
     #[test]

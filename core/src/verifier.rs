@@ -10,13 +10,22 @@
 //! Order of checks, as in the reference: the rate limit is applied first (the
 //! attempt is recorded even if it is refused), then a recent login from the
 //! same remote host may be let through by the grace period, then up to four
-//! candidate answers are tried — a six-digit code and then an eight-digit
-//! scratch code, first from the previous module's password, then from the
-//! prompt. A candidate is checked against the scratch codes, then against
-//! HOTP when `HOTP_COUNTER` is positive, otherwise against TOTP when
-//! `TOTP_AUTH` is present.
+//! candidate answers are tried — a code of the file's digit count (six
+//! unless `DIGITS` says otherwise) and then an eight-digit scratch code,
+//! first from the previous module's password, then from the prompt. A
+//! candidate is checked against the scratch codes, then against HOTP when
+//! the counter is positive, otherwise against TOTP when the file is
+//! time-based.
+//!
+//! With eight-digit codes a code and a scratch code read the same eight
+//! digits, so each source gives one candidate, checked against both: it is
+//! a scratch code when it is one of the file's (the reference's order
+//! within a candidate: scratch codes first), else a code. Both lookups are
+//! always made in full, so the time taken does not tell which one matched;
+//! only when neither matches is the clock-skew search made, as for any
+//! wrong code.
 
-use crate::otp::{HotpKey, codes_equal, time_step};
+use crate::otp::{CodeFormat, HotpKey, codes_equal, time_step};
 use crate::state_file::{
     GRACE_SLOTS, MAX_HOTP_COUNTER, RateLimit, SkewSample, StateFile, is_grace_host,
 };
@@ -136,23 +145,20 @@ pub struct Outcome {
     pub notes: Vec<Note>,
 }
 
-/// The two lengths an answer's trailing digits are read as.
+/// What an answer's trailing digits are read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CodeKind {
-    /// Six digits: a TOTP or HOTP code.
+    /// The file's digit count (6 or 7): a TOTP or HOTP code.
     Verification,
     /// Eight digits, the first not zero: a scratch code.
     Scratch,
+    /// Eight digits in a file of eight-digit codes: a scratch code when it
+    /// is one, else a TOTP or HOTP code.
+    CodeOrScratch,
 }
 
-impl CodeKind {
-    fn digits(self) -> usize {
-        match self {
-            CodeKind::Verification => 6,
-            CodeKind::Scratch => 8,
-        }
-    }
-}
+/// Digits of a scratch code.
+const SCRATCH_DIGITS: usize = 8;
 
 /// Where a candidate answer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +174,32 @@ const CANDIDATES: [(Origin, CodeKind); 4] = [
     (Origin::Prompt, CodeKind::Verification),
     (Origin::Prompt, CodeKind::Scratch),
 ];
+
+/// The candidates when codes have as many digits as scratch codes.
+const EIGHT_DIGIT_CANDIDATES: [(Origin, CodeKind); 2] = [
+    (Origin::FirstPass, CodeKind::CodeOrScratch),
+    (Origin::Prompt, CodeKind::CodeOrScratch),
+];
+
+/// The candidates for codes of `format`, in order.
+fn candidates(format: CodeFormat) -> &'static [(Origin, CodeKind)] {
+    if format.digits() as usize == SCRATCH_DIGITS {
+        &EIGHT_DIGIT_CANDIDATES
+    } else {
+        &CANDIDATES
+    }
+}
+
+/// Where a code of the file's kind matched in the window, before anything
+/// is recorded.
+enum WindowMatch {
+    /// The file has neither a positive HOTP counter nor time-based codes.
+    NoCodes,
+    /// The counter value that matched, if any.
+    Hotp(Option<u64>),
+    /// The time step that matched, if any, or why none can.
+    Totp(Result<Option<i64>, Denied>),
+}
 
 /// Result of checking one candidate code.
 enum Check {
@@ -186,6 +218,8 @@ struct Attempt<'a> {
     now: u64,
     /// The HOTP counter as read before any change, when HOTP is in use.
     hotp_counter: Option<u64>,
+    /// The algorithm and digit count of the file's codes.
+    format: CodeFormat,
     /// A failed HOTP attempt was made, so the counter must advance.
     must_advance_counter: bool,
     notes: Vec<Note>,
@@ -203,6 +237,7 @@ pub fn verify(
         settings,
         now: context.now,
         hotp_counter: file.hotp_counter().filter(|c| *c > 0),
+        format: file.code_format(),
         must_advance_counter: false,
         notes: Vec::new(),
     };
@@ -266,9 +301,9 @@ pub fn asks_without_checking(settings: &Settings, first_pass: Option<&[u8]>) -> 
     match settings.pass_mode {
         PassMode::Prompt => true,
         PassMode::UseFirstPass => false,
-        PassMode::TryFirstPass => {
-            first_pass.is_none_or(|answer| split_answer(answer, CodeKind::Verification).is_none())
-        }
+        PassMode::TryFirstPass => first_pass.is_none_or(|answer| {
+            split_answer(answer, CodeFormat::DEFAULT.digits() as usize, false).is_none()
+        }),
     }
 }
 
@@ -334,7 +369,7 @@ impl Attempt<'_> {
     fn advance_hotp_counter(&mut self) {
         let next = self.hotp_counter.and_then(|counter| counter.checked_add(1));
         if let Some(next) = next.filter(|next| *next <= MAX_HOTP_COUNTER) {
-            self.set("HOTP_COUNTER", &next.to_string());
+            self.set(self.file.counter_option_name(), &next.to_string());
         }
     }
 
@@ -348,7 +383,7 @@ impl Attempt<'_> {
         let mut first_pass = None;
         let mut prompted: Option<Zeroizing<Vec<u8>>> = None;
         let mut answered = false;
-        for (origin, kind) in CANDIDATES {
+        for &(origin, kind) in candidates(self.format) {
             let answer = match origin {
                 Origin::FirstPass if self.settings.pass_mode != PassMode::Prompt => first_pass
                     .get_or_insert_with(|| answers.first_pass())
@@ -366,7 +401,12 @@ impl Attempt<'_> {
             if answer.first() == Some(&b'\x08') {
                 self.notes.push(Note::DummyPassword);
             }
-            let Some((password, code)) = split_answer(&answer, kind) else {
+            let digits = match kind {
+                CodeKind::Verification => self.format.digits() as usize,
+                CodeKind::Scratch | CodeKind::CodeOrScratch => SCRATCH_DIGITS,
+            };
+            let Some((password, code)) = split_answer(&answer, digits, kind == CodeKind::Scratch)
+            else {
                 continue;
             };
             if origin == Origin::Prompt && !self.settings.forward_pass && !password.is_empty() {
@@ -389,49 +429,89 @@ impl Attempt<'_> {
         (Err(denied), None)
     }
 
+    /// Checks `code` as `kind`: against the scratch codes and, but for a
+    /// scratch code, the window, both in full before either is used.
     fn check_code(&mut self, code: u32, kind: CodeKind) -> Check {
-        if kind == CodeKind::Scratch {
-            return self.check_scratch_code(code);
+        let key = HotpKey::with_format(self.file.secret_key(), self.format);
+        let scratch = match kind {
+            CodeKind::Verification => None,
+            CodeKind::Scratch | CodeKind::CodeOrScratch => self.matching_scratch_code(code),
+        };
+        let window = match kind {
+            CodeKind::Scratch => WindowMatch::NoCodes,
+            CodeKind::Verification | CodeKind::CodeOrScratch => self.window_match(&key, code),
+        };
+        if let Some(used) = scratch {
+            self.file.to_mut().remove_scratch_code(used);
+            return Check::Accepted(Granted::ScratchCode);
         }
-        if let Some(counter) = self.hotp_counter {
-            return self.check_hotp_code(code, counter);
+        match window {
+            WindowMatch::NoCodes => Check::NoMatch,
+            WindowMatch::Hotp(matched) => self.use_hotp_match(matched),
+            WindowMatch::Totp(Err(denied)) => Check::Rejected(denied),
+            WindowMatch::Totp(Ok(Some(step))) => match self.record_used_step(step) {
+                Ok(()) => Check::Accepted(Granted::TotpCode),
+                Err(denied) => Check::Rejected(denied),
+            },
+            WindowMatch::Totp(Ok(None)) => self.look_for_skew(&key, code),
         }
-        if self.file.is_totp() {
-            return self.check_totp_code(code);
-        }
-        Check::NoMatch
     }
 
-    fn check_scratch_code(&mut self, code: u32) -> Check {
-        let matched = self
-            .file
+    /// The scratch code equal to `code`, every one compared.
+    fn matching_scratch_code(&self, code: u32) -> Option<u32> {
+        self.file
             .scratch_codes()
             .into_iter()
             .fold(None, |found, candidate| {
                 found.or(codes_equal(candidate, code).then_some(candidate))
+            })
+    }
+
+    /// Where `code` matches in the window of the file's kind of codes,
+    /// every code of the window computed.
+    fn window_match(&self, key: &HotpKey, code: u32) -> WindowMatch {
+        if let Some(counter) = self.hotp_counter {
+            let window = u64::from(self.file.window_size());
+            // Only counter values whose successor the file can hold are
+            // tried, so the counter written back is always one the parser
+            // reads.
+            let end = counter.saturating_add(window).min(MAX_HOTP_COUNTER);
+            let matched = (counter..end).fold(None, |found, value| {
+                found.or(codes_equal(key.code(value), code).then_some(value))
             });
-        match matched {
-            Some(used) => {
-                self.file.to_mut().remove_scratch_code(used);
-                Check::Accepted(Granted::ScratchCode)
-            }
-            None => Check::NoMatch,
+            return WindowMatch::Hotp(matched);
+        }
+        if !self.file.is_totp() {
+            return WindowMatch::NoCodes;
+        }
+        WindowMatch::Totp(self.current_step().map(|step| {
+            let skew = self.file.time_skew();
+            let window = i64::from(self.file.window_size());
+            (-((window - 1) / 2)..=window / 2)
+                .filter_map(|offset| step.checked_add(skew)?.checked_add(offset))
+                .fold(None, |found, candidate| {
+                    found.or(code_matches_step(key, code, candidate).then_some(candidate))
+                })
+        }))
+    }
+
+    /// The current TOTP time step, refused when it is 0 or beyond what the
+    /// file can record.
+    fn current_step(&self) -> Result<i64, Denied> {
+        match i64::try_from(time_step(self.now, self.file.step_size())) {
+            Err(_) => Err(Denied::ClockOutOfRange),
+            Ok(0) => Err(Denied::ClockBeforeFirstStep),
+            Ok(step) => Ok(step),
         }
     }
 
-    fn check_hotp_code(&mut self, code: u32, counter: u64) -> Check {
-        let window = u64::from(self.file.window_size());
-        let key = HotpKey::new(self.file.secret_key());
-        // Only counter values whose successor the file can hold are tried,
-        // so the counter written back is always one the parser reads.
-        let end = counter.saturating_add(window).min(MAX_HOTP_COUNTER);
-        let matched = (counter..end).fold(None, |found, value| {
-            found.or(codes_equal(key.code(value), code).then_some(value))
-        });
+    /// Moves the counter past a matched HOTP code, or notes that a failed
+    /// attempt must advance it.
+    fn use_hotp_match(&mut self, matched: Option<u64>) -> Check {
         match matched {
             Some(value) => {
                 // `value < end <= MAX_HOTP_COUNTER`, so this cannot overflow.
-                self.set("HOTP_COUNTER", &(value + 1).to_string());
+                self.set(self.file.counter_option_name(), &(value + 1).to_string());
                 self.must_advance_counter = false;
                 Check::Accepted(Granted::HotpCode)
             }
@@ -442,31 +522,15 @@ impl Attempt<'_> {
         }
     }
 
-    fn check_totp_code(&mut self, code: u32) -> Check {
-        let Ok(step) = i64::try_from(time_step(self.now, self.file.step_size())) else {
-            return Check::Rejected(Denied::ClockOutOfRange);
-        };
-        if step == 0 {
-            return Check::Rejected(Denied::ClockBeforeFirstStep);
-        }
-        let skew = self.file.time_skew();
-        let window = i64::from(self.file.window_size());
-        let key = HotpKey::new(self.file.secret_key());
-        let matched = (-((window - 1) / 2)..=window / 2)
-            .filter_map(|offset| step.checked_add(skew)?.checked_add(offset))
-            .fold(None, |found, candidate| {
-                found.or(code_matches_step(&key, code, candidate).then_some(candidate))
-            });
-        if let Some(matched_step) = matched {
-            return match self.record_used_step(matched_step) {
-                Ok(()) => Check::Accepted(Granted::TotpCode),
-                Err(denied) => Check::Rejected(denied),
-            };
-        }
+    /// Looks for a TOTP code outside the window, to learn the clock skew.
+    fn look_for_skew(&mut self, key: &HotpKey, code: u32) -> Check {
         if self.settings.noskewadj {
             return Check::NoMatch;
         }
-        match find_skew(&key, code, step) {
+        let Ok(step) = self.current_step() else {
+            return Check::NoMatch;
+        };
+        match find_skew(key, code, step) {
             Some((skew, code_step)) => {
                 self.notes.push(Note::SkewDetected);
                 self.learn_skew(SkewSample { step, skew }, code_step)
@@ -646,13 +710,12 @@ fn consistent_skew(samples: &[SkewSample], newest_skew: i64) -> Option<i64> {
 }
 
 /// Splits an answer into the password before the code and the code itself,
-/// when its last `kind.digits()` characters are digits (the first of a
-/// scratch code not zero).
-fn split_answer(answer: &[u8], kind: CodeKind) -> Option<(Zeroizing<Vec<u8>>, u32)> {
-    let digits = kind.digits();
+/// when its last `digits` characters are digits (with `scratch`, the first
+/// not zero).
+fn split_answer(answer: &[u8], digits: usize, scratch: bool) -> Option<(Zeroizing<Vec<u8>>, u32)> {
     let split_at = answer.len().checked_sub(digits)?;
     let (password, tail) = answer.split_at(split_at);
-    if !tail.iter().all(u8::is_ascii_digit) || (kind == CodeKind::Scratch && tail[0] == b'0') {
+    if !tail.iter().all(u8::is_ascii_digit) || (scratch && tail[0] == b'0') {
         return None;
     }
     let code = tail

@@ -40,7 +40,53 @@ pub fn hotp(secret: &str, counter: u64) -> String {
     ])
 }
 
+/// How an app makes codes: the HMAC's hash as `oathtool` names it (`SHA1`,
+/// `SHA256`, `SHA512`) and the number of digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppCodes {
+    pub algorithm: &'static str,
+    pub digits: u32,
+}
+
+/// The TOTP code of `secret` in `codes` for the step containing `unix_time`.
+pub fn totp_in(codes: AppCodes, secret: &str, unix_time: u64, step_seconds: u64) -> String {
+    oathtool_digits(
+        &[
+            format!("--totp={}", codes.algorithm),
+            format!("--digits={}", codes.digits),
+            "--base32".to_owned(),
+            format!("--time-step-size={step_seconds}s"),
+            format!("--now=@{unix_time}"),
+            secret.to_owned(),
+        ],
+        codes.digits,
+    )
+}
+
+/// The HOTP code of `secret` in `codes` at `counter`. `oathtool --hotp` is
+/// SHA-1 only, so SHA-2 codes are the TOTP codes of one-second steps at
+/// time `counter`, which RFC 6238 defines as exactly that HOTP value.
+pub fn hotp_in(codes: AppCodes, secret: &str, counter: u64) -> String {
+    if codes.algorithm == "SHA1" {
+        return oathtool_digits(
+            &[
+                "--hotp".to_owned(),
+                format!("--digits={}", codes.digits),
+                "--base32".to_owned(),
+                format!("--counter={counter}"),
+                secret.to_owned(),
+            ],
+            codes.digits,
+        );
+    }
+    totp_in(codes, secret, counter, 1)
+}
+
 fn oathtool(args: &[String]) -> String {
+    oathtool_digits(args, 6)
+}
+
+fn oathtool_digits(args: &[String], digits: u32) -> String {
     let output = Command::new("oathtool")
         .args(args)
         .output()
@@ -52,7 +98,7 @@ fn oathtool(args: &[String]) -> String {
     );
     let code = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     assert!(
-        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        code.len() == digits as usize && code.bytes().all(|b| b.is_ascii_digit()),
         "oathtool printed {code:?}"
     );
     code

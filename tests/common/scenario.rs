@@ -40,6 +40,18 @@ pub enum Answer {
     TotpThen(i64, String),
     /// The HOTP code at this counter value.
     Hotp(u64),
+    /// `prefix` followed by the app's TOTP code in `codes`, `steps` steps
+    /// away.
+    AppTotp {
+        codes: codes::AppCodes,
+        prefix: String,
+        steps: i64,
+    },
+    /// The app's HOTP code in `codes` at `counter`.
+    AppHotp {
+        codes: codes::AppCodes,
+        counter: u64,
+    },
     /// A NULL response to the prompt.
     Null,
 }
@@ -594,19 +606,35 @@ fn default_stack(harness: &Harness, module: Module, args: &[String], set_authtok
 }
 
 fn resolve(scenario: &Scenario, step: &Step, answer: &Answer) -> Option<String> {
-    let totp = |steps: i64| {
+    let time = |steps: i64| {
         let offset = steps * i64::try_from(scenario.step_seconds).unwrap_or(i64::MAX);
-        let at = step.at.checked_add_signed(offset).unwrap_or_else(|| {
+        step.at.checked_add_signed(offset).unwrap_or_else(|| {
             panic!("{}: code time out of range", scenario.name);
-        });
-        codes::totp(&scenario.secret, at, scenario.step_seconds)
+        })
     };
+    let totp = |steps: i64| codes::totp(&scenario.secret, time(steps), scenario.step_seconds);
     match answer {
         Answer::Text(text) => Some(text.clone()),
         Answer::Totp(steps) => Some(totp(*steps)),
         Answer::PasswordAndTotp(password, steps) => Some(format!("{password}{}", totp(*steps))),
         Answer::TotpThen(steps, suffix) => Some(format!("{}{suffix}", totp(*steps))),
         Answer::Hotp(counter) => Some(codes::hotp(&scenario.secret, *counter)),
+        Answer::AppTotp {
+            codes,
+            prefix,
+            steps,
+        } => {
+            let code = codes::totp_in(
+                *codes,
+                &scenario.secret,
+                time(*steps),
+                scenario.step_seconds,
+            );
+            Some(format!("{prefix}{code}"))
+        }
+        Answer::AppHotp { codes, counter } => {
+            Some(codes::hotp_in(*codes, &scenario.secret, *counter))
+        }
         Answer::Null => None,
     }
 }

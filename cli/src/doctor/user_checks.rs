@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::location;
 use rust_totp_core::module_options::{DEFAULT_SECRET_SPEC, FixedUser, ModuleOptions};
+use rust_totp_core::otp::CodeFormat;
 use rust_totp_core::state_file::StateFile;
 
 use super::accounts::{Account, Accounts, Password};
@@ -68,6 +69,7 @@ enum FileState {
     Valid {
         totp: bool,
         scratch_codes: usize,
+        format: CodeFormat,
     },
 }
 
@@ -273,9 +275,15 @@ impl UserChecks<'_> {
         let asked = self.code_asked(account);
         let path = file.shown.as_str();
         match state {
+            FileState::Valid { format, .. }
+                if self.runs_google_module() && !format.is_default() =>
+            {
+                google_module_ignores_format(name, &file.shown, format)
+            }
             FileState::Valid {
                 totp,
                 scratch_codes,
+                ..
             } => valid_file(name, &file, totp, scratch_codes),
             FileState::Missing => self.missing_file(name, &file, asked),
             FileState::Unreadable(error) => Check::warn(
@@ -303,6 +311,14 @@ impl UserChecks<'_> {
                 Some(_) => Check::fail(Section::Users, name, format!("{path}: {why}"), fix),
             },
         }
+    }
+
+    /// Whether the service's stack runs Google's module, which knows only
+    /// SHA-1 codes of six digits.
+    fn runs_google_module(&self) -> bool {
+        self.pam
+            .and_then(PamAnalysis::module)
+            .is_some_and(|module| module.line.module_name() == "pam_google_authenticator.so")
     }
 
     /// `None` when the module is not in the service's stack.
@@ -372,6 +388,23 @@ fn root_key_alone(account: &Account) -> Check {
         "ask root for the code too: `PermitRootLogin yes` with `AuthenticationMethods \
          publickey,keyboard-interactive` (globally or in a `Match User root` block), or \
          `PermitRootLogin no`",
+    )
+}
+
+/// A file of codes Google's module cannot check: it accepts none of the
+/// app's codes, only scratch codes.
+fn google_module_ignores_format(name: &str, path: &str, format: CodeFormat) -> Check {
+    Check::fail(
+        Section::Users,
+        name,
+        format!(
+            "{path}: {}-digit HMAC-{} codes, which pam_google_authenticator.so ignores: \
+             it accepts only the scratch codes",
+            format.digits(),
+            format.algorithm().name()
+        ),
+        "use pam_rust_totp.so in the PAM service, or enrol the user again without \
+         --algorithm and --digits",
     )
 }
 
@@ -455,6 +488,7 @@ fn inspect(path: &Path, file: &SecretFile, name: &str, options: &ModuleOptions) 
             Ok(state) => FileState::Valid {
                 totp: state.is_totp(),
                 scratch_codes: state.scratch_codes().len(),
+                format: state.code_format(),
             },
             Err(error) => FileState::Refused(
                 format!("cannot be parsed: {error}"),
@@ -544,7 +578,8 @@ mod tests {
             state,
             FileState::Valid {
                 totp: true,
-                scratch_codes: 2
+                scratch_codes: 2,
+                format: CodeFormat::DEFAULT,
             }
         );
         assert_eq!(

@@ -123,6 +123,7 @@ fn percent_decode(value: &str) -> Option<String> {
 mod tests {
     use super::super::{NewFile, NewToken};
     use super::*;
+    use crate::otp::CodeFormat;
 
     fn totp_file(scratch_codes: &[u32]) -> StateFile {
         StateFile::new(&NewFile {
@@ -133,6 +134,7 @@ mod tests {
                 step_size: None,
                 disallow_reuse: true,
             },
+            format: CodeFormat::DEFAULT,
             scratch_codes,
         })
     }

@@ -1262,3 +1262,5 @@ fn a_malformed_record_is_neither_free_nor_old() {
     assert_eq!(slot_of_new_record(&state), Some(1));
     assert_eq!(state.option_value("LAST0"), Some("10.0.0.1 soon"));
 }
+
+mod formats;
