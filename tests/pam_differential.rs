@@ -225,6 +225,21 @@ fn scratch_code_is_consumed_and_the_others_kept() {
 
 #[test]
 #[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn a_scratch_code_after_a_line_starting_with_a_quote_is_accepted() {
+    check(|| {
+        let content = format!("{SECRET}\n\" TOTP_AUTH\n\"a note\n{}\n", SCRATCH[0]);
+        Scenario::new("scratch code after a note", &content).step(
+            Step::at(
+                T0,
+                Expect::success().rewritten(format!("{SECRET}\n\" TOTP_AUTH\n\"a note\n")),
+            )
+            .answer(text(SCRATCH[0])),
+        )
+    });
+}
+
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
 fn last_scratch_code_without_newline_is_consumed() {
     check(|| {
         let content = format!("{SECRET}\n\" TOTP_AUTH\n{}\n{}", SCRATCH[0], SCRATCH[1]);

@@ -828,6 +828,54 @@ fn oathtool_totp(secret: &str, algorithm: &str, digits: u32) -> String {
     ])
 }
 
+/// A key enrolled with `--key` and `--algorithm`/`--digits`: its file takes
+/// oathtool's codes of that kind through our module, none through Google's
+/// (which keeps only the scratch codes), and its printed URI carries the
+/// parameters.
+#[test]
+#[ignore = "needs root and the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
+fn a_given_key_with_another_algorithm_and_digits_works_with_our_module_only() {
+    require_pam_tools();
+    let key = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let user = TestUser::new();
+    let output = rust_totp(
+        &[
+            "--user",
+            &user.name,
+            "--key",
+            key,
+            "--algorithm",
+            "sha256",
+            "--digits",
+            "8",
+            "-t",
+            "-D",
+            "-u",
+            "-W",
+            "-f",
+            "-C",
+            "-Q",
+            "UTF8",
+        ],
+        "",
+    );
+    assert_success(&output, "rust-totp --key --algorithm --digits");
+    let uri = parse_key_uri(&printed_uri(&stdout(&output)));
+    assert_eq!(uri.params["algorithm"], "SHA256");
+    assert_eq!(uri.params["digits"], "8");
+    let lines = file_lines(&user.secret_file());
+    assert_eq!(option_value(&lines, "ALGORITHM"), Some("SHA256"));
+    assert_eq!(option_value(&lines, "DIGITS"), Some("8"));
+    let scratch = scratch_codes_of(&lines);
+
+    let ours = user.service(&our_module(), "");
+    assert!(ours.accepts(&oathtool_totp(key, "SHA256", 8)));
+    let reference = user.service(Path::new(REFERENCE_MODULE), "");
+    assert!(!reference.accepts(&oathtool_totp(key, "SHA256", 8)));
+    assert!(!reference.accepts(&oathtool_totp(key, "SHA1", 6)));
+    assert!(reference.accepts(&scratch[0]));
+}
+
 #[test]
 #[ignore = "needs the reference tools (tests/install-deps.sh): run by tests/run-all.sh"]
 fn algorithm_and_digits_reach_the_file_the_qr_code_and_show_and_match_oathtool() {

@@ -69,10 +69,19 @@ impl Tree {
         fs::read_to_string(self.path(path)).unwrap()
     }
 
+    /// Writes `text` to the file at `path`, keeping the mode of one there
+    /// (which may be read-only, as secret files are).
     fn write(&self, path: &str, text: &str) {
         let path = self.path(path);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
+        let old_mode = fs::metadata(&path).ok().map(|m| m.permissions());
+        if let Some(mode) = &old_mode {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600 | mode.mode())).unwrap();
+        }
+        fs::write(&path, text).unwrap();
+        if let Some(mode) = old_mode {
+            fs::set_permissions(&path, mode).unwrap();
+        }
     }
 
     /// Replaces `from` (which must occur) with `to` in a file.
@@ -1248,6 +1257,9 @@ fn doctor_on_a_terminal(tree: &Tree, env: &[(&str, &str)], args: &str) -> String
     let output = Command::new("script")
         .args(["--quiet", "--return", "--command", &command, "/dev/null"])
         .env_remove("NO_COLOR")
+        // script(1) runs the command with $SHELL, else the account's shell,
+        // which for a system user such as nobody refuses to run anything.
+        .env("SHELL", "/bin/sh")
         .envs(env.iter().copied())
         .output()
         .expect("run script(1)");

@@ -188,9 +188,9 @@ impl StateFile {
         let mut in_scratch_run = true;
         for (index, line) in lines.iter_mut().enumerate().skip(1) {
             line.kind = classify(&line.text, in_scratch_run, index + 1)?;
-            if line.kind == LineKind::Other {
+            if line.kind == LineKind::Other && !line.text.starts_with('"') {
                 // Like the reference, scratch codes are only looked for up to
-                // the first line that is neither an option nor a code.
+                // the first line that is neither a code nor starts with `"`.
                 in_scratch_run = false;
             }
         }
@@ -1015,6 +1015,14 @@ mod tests {
     #[test]
     fn scratch_codes_stop_at_the_first_foreign_line() {
         let file = parse("2SH3V3GDW7ZNMGYE\n11111111\n\" TOTP_AUTH\n22222222\nhello\n33333333\n");
+        assert_eq!(file.scratch_codes(), vec![11_111_111, 22_222_222]);
+    }
+
+    #[test]
+    fn a_line_starting_with_a_quote_does_not_end_the_scratch_codes() {
+        let file = parse(
+            "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n11111111\n\"a note\n22222222\nhello\n33333333\n",
+        );
         assert_eq!(file.scratch_codes(), vec![11_111_111, 22_222_222]);
     }
 

@@ -430,11 +430,13 @@ fn has_grace_record(state: &StateFile) -> bool {
     (0..10).any(|slot| state.login_record(slot).is_some())
 }
 
-/// Whether a code, once accepted, may never be accepted again.
+/// Whether a code, once accepted, may never be accepted again: a scratch
+/// code of the file, or any code of an HOTP file or under `DISALLOW_REUSE`.
 fn single_use(answer: &[u8], state: &StateFile) -> bool {
-    let is_scratch = answer.len() >= 8
-        && answer[answer.len() - 8..].iter().all(u8::is_ascii_digit)
-        && answer[answer.len() - 8] != b'0';
+    let tail = answer.len().checked_sub(8).map(|start| &answer[start..]);
+    let is_scratch = tail
+        .and_then(|tail| std::str::from_utf8(tail).ok()?.parse::<u32>().ok())
+        .is_some_and(|code| state.scratch_codes().contains(&code));
     is_scratch || state.hotp_counter().is_some() || state.disallow_reuse()
 }
 
