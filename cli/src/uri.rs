@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use rust_totp_core::otp::CodeFormat;
+use rust_totp_core::state_file::percent_encode;
 
 /// The step apps assume when the URI names none.
 const DEFAULT_PERIOD: u32 = 30;
@@ -64,20 +65,6 @@ fn push_format(uri: &mut String, format: CodeFormat) {
     if format.digits() != default.digits() {
         let _ = write!(uri, "&digits={}", format.digits());
     }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters and the `@`
-/// and `:` that labels such as `root@pam` or `issuer:account` contain.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~@:".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]

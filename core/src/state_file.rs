@@ -30,7 +30,7 @@ use zeroize::{Zeroize, Zeroizing};
 mod account;
 mod maintenance;
 mod new_file;
-pub use account::{ISSUER_OPTION, LABEL_OPTION};
+pub use account::{ISSUER_OPTION, LABEL_OPTION, percent_encode};
 pub use maintenance::ClearedState;
 pub use new_file::{FIRST_HOTP_COUNTER, NewFile, NewToken};
 

@@ -82,8 +82,9 @@ impl StateFile {
 }
 
 /// Percent-encodes all but letters, digits, `-._~` and the `@` and `:` of
-/// labels such as `root@pam` or `issuer:account`.
-fn percent_encode(text: &str) -> String {
+/// labels such as `root@pam` or `issuer:account`, as in an `otpauth://`
+/// URI (RFC 3986's unreserved characters and those two).
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~@:".contains(&byte) {
