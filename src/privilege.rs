@@ -115,6 +115,11 @@ pub fn current_fsuid() -> u32 {
     setfsuid(Uid::from_raw(u32::MAX)).as_raw()
 }
 
+/// The calling thread's file-system gid (as [`current_fsuid`]).
+pub fn current_fsgid() -> u32 {
+    setfsgid(Gid::from_raw(u32::MAX)).as_raw()
+}
+
 /// The user whose file-system identity a thread takes on, in short
 /// switches; what one switch learns (all the supplementary groups) is kept
 /// for the next.

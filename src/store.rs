@@ -68,7 +68,7 @@ use nix::unistd::{AccessFlags, Gid, Uid, UnlinkatFlags, faccessat, fchown, fsync
 use xattr::FileExt as _;
 use zeroize::Zeroizing;
 
-use crate::privilege::current_fsuid;
+use crate::privilege::{current_fsgid, current_fsuid};
 use rust_totp_core::module_options::ModuleOptions;
 use rust_totp_core::state_file::MAX_FILE_SIZE;
 
@@ -457,7 +457,9 @@ pub fn check_writable(path: &Path) -> Result<(), StoreError> {
 }
 
 /// Create the state file at `path`, or replace it whatever it holds, with
-/// `contents`, owned by the caller with permissions `mode`, the way
+/// `contents`, owned by the caller's file-system uid and gid (also in a
+/// directory whose set-group-ID bit would give it the directory's group)
+/// with permissions `mode`, the way
 /// [`LockedStateFile::replace`] writes: under the lock, in a temporary
 /// file next to it that is synced, read back and renamed over the file.
 ///
@@ -468,14 +470,18 @@ pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), StoreErr
     let target = Target::resolve_new(path)?;
     let dir = open_directory(&target.dir)?;
     let _lock = lock_companion(&dir, &target)?;
-    let set_mode = |temp: &File, temp_path: &Path| {
+    let set_attributes = |temp: &File, temp_path: &Path| {
+        let failed = |source| StoreError::CopyAttributes {
+            path: temp_path.to_owned(),
+            source,
+        };
+        // Only where it differs: a file system may refuse even a no-op chown.
+        let group = current_fsgid();
+        if stat_fd(temp).map_err(failed)?.st_gid != group {
+            fchown(temp, None, Some(Gid::from_raw(group))).map_err(failed)?;
+        }
         // Set exactly: the umask may have cleared bits of the requested mode.
-        fchmod(temp, Mode::from_bits_truncate(mode & 0o7777)).map_err(|source| {
-            StoreError::CopyAttributes {
-                path: temp_path.to_owned(),
-                source,
-            }
-        })
+        fchmod(temp, Mode::from_bits_truncate(mode & 0o7777)).map_err(failed)
     };
     // The type is checked again under the lock, just before the rename.
     let still_writable = || match stat_at(&dir, &target.name) {
@@ -486,7 +492,7 @@ pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), StoreErr
             source,
         }),
     };
-    install(&dir, &target, contents, set_mode, still_writable)?;
+    install(&dir, &target, contents, set_attributes, still_writable)?;
     sync_directory(&dir, &target)
 }
 

@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid, mkfifo, setfsgid, setfsuid, setgroups};
 use pam_rust_totp::privilege::{
-    PrivilegeError, UserAccount, UserIdentity, current_fsuid, lookup_user_by_name,
+    PrivilegeError, UserAccount, UserIdentity, current_fsgid, current_fsuid, lookup_user_by_name,
 };
 use pam_rust_totp::store::{self, FilePolicy, LOCK_TIMEOUT, LockedStateFile, Snapshot, StoreError};
 use tempfile::TempDir;
@@ -1050,6 +1050,25 @@ fn a_snapshot_through_a_link_is_stale_once_the_link_points_elsewhere() -> TestRe
     fs::remove_file(&link)?;
     symlink(&second, &link)?;
     assert!(!snapshot.is_current(&link));
+    Ok(())
+}
+
+/// A new file gets the caller's file-system group, not the group a
+/// set-group-ID directory would give it.
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn write_new_gives_the_file_the_callers_group_in_a_set_group_id_directory() -> TestResult {
+    let user = test_user();
+    let dir = scratch();
+    std::os::unix::fs::chown(dir.path(), None, Some(user.account.gid))?;
+    set_mode(dir.path(), 0o2755);
+    let path = dir.path().join(NAME);
+    store::write_new(&path, NEW_STATE, 0o400)?;
+    let written = fs::metadata(&path)?;
+    assert_eq!(written.gid(), current_fsgid());
+    assert_ne!(written.gid(), user.account.gid);
+    assert_eq!(written.mode() & 0o7777, 0o400);
+    assert_eq!(fs::read(&path)?, NEW_STATE);
     Ok(())
 }
 
