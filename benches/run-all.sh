@@ -21,6 +21,8 @@
 #
 # BENCH_SCALE=N (percent, default 100) scales the iteration counts and
 # durations; SKIP_CRITERION=1 skips step 1; BENCH_ONLY=load runs step 3 alone.
+# BENCH_REFERENCE=PATH compares with the module at PATH (another build of
+# ours, say) instead of the reference; the tables still call it "reference".
 # BENCH_ONLY=login-symbols runs no benchmark: it traces the module's
 # functions through three logins (valgrind's callgrind) and rewrites
 # link/login-symbols.txt, the list build.rs has the linker place together.
@@ -29,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-readonly REFERENCE=/usr/lib/x86_64-linux-gnu/security/pam_google_authenticator.so
+readonly REFERENCE=${BENCH_REFERENCE:-/usr/lib/x86_64-linux-gnu/security/pam_google_authenticator.so}
 readonly OURS=$PWD/target/release/libpam_rust_totp.so
 readonly DRIVER_SOURCE=tests/bench_driver/pam_bench.c
 readonly DRIVER=$PWD/target/bench-driver/pam_bench
