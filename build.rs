@@ -14,8 +14,8 @@
 //!   lacks costs speed, never correctness: `benches/run-all.sh` reports how
 //!   many were found, and `BENCH_ONLY=login-symbols` rewrites the list.
 //! * Relative relocations are packed (`-z pack-relative-relocs`, `DT_RELR`,
-//!   read by glibc 2.36 and later): the 28 KiB table of about 1,100 of them
-//!   becomes 300 bytes.
+//!   read by glibc 2.36 and later): the 23 KiB table of about 1,000 of them
+//!   becomes 280 bytes.
 //! * The PLT is placed in front of the code rather than after it
 //!   (`link/plt-first.ld`, a linker script that only `INSERT`s one output
 //!   section): every load, unload and login calls through it, and at the
