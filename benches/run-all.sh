@@ -21,6 +21,8 @@
 #
 # BENCH_SCALE=N (percent, default 100) scales the iteration counts and
 # durations; SKIP_CRITERION=1 skips step 1; BENCH_ONLY=load runs step 3 alone.
+# BENCH_REFERENCE=PATH compares with the module at PATH (another build of
+# ours, say) instead of the reference; the tables still call it "reference".
 # BENCH_ONLY=login-symbols runs no benchmark: it traces the module's
 # functions through three logins (valgrind's callgrind) and rewrites
 # link/login-symbols.txt, the list build.rs has the linker place together.
@@ -29,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-readonly REFERENCE=/usr/lib/x86_64-linux-gnu/security/pam_google_authenticator.so
+readonly REFERENCE=${BENCH_REFERENCE:-/usr/lib/x86_64-linux-gnu/security/pam_google_authenticator.so}
 readonly OURS=$PWD/target/release/libpam_rust_totp.so
 readonly DRIVER_SOURCE=tests/bench_driver/pam_bench.c
 readonly DRIVER=$PWD/target/bench-driver/pam_bench
@@ -296,12 +298,17 @@ login_symbols_found() {
 }
 
 # Rewrites link/login-symbols.txt: the module's functions that run while it
-# is loaded and in three logins (a valid code that changes nothing, a wrong
-# code, a scratch code that rewrites the file), each traced by callgrind,
-# most frequent scenario first.
+# is loaded and unloaded (its initialisers and finalisers, placed next to
+# _init so that a load touches as few regions of the code as it can), then
+# those of three logins (a valid code that changes nothing, a wrong code, a
+# scratch code that rewrites the file), each traced by callgrind, most
+# frequent scenario first.
 write_login_symbols() {
     local scenario list=$WORK/login-symbols.txt
-    : >"$list"
+    valgrind --quiet --tool=callgrind --demangle=no --callgrind-out-file="$WORK/callgrind.out" \
+        "$DRIVER" load --name "load and unload" --iterations 1 --warmup 0 \
+        --load "ours:$OURS" --load "again:$OURS" >/dev/null
+    callgrind_functions "$OURS" <"$WORK/callgrind.out" >"$list"
     for scenario in "totp:$WORK/totp.codes success" "fixed:$WRONG_CODE autherr" \
         "fixed:${SCRATCH_CODES[0]} success"; do
         valgrind --quiet --tool=callgrind --demangle=no --callgrind-out-file="$WORK/callgrind.out" \
@@ -318,9 +325,14 @@ write_login_symbols() {
 # OBJECT that ran. Callgrind names each object and function once, as
 # "ob=(N) NAME" or "fn=(N) NAME", and later by "(N)" alone; cob= and cfn=
 # name the callees of a call the same way. The name of a recursive call
-# ends in 'DEPTH.
+# ends in 'DEPTH. Functions it finds no name for (the C runtime's
+# frame_dummy and __do_global_dtors_aux, which run at every load and
+# unload) are named by their address, which OBJECT's symbol table names.
 callgrind_functions() {
-    awk -v object="$1" '
+    local symbols=$WORK/object-symbols.txt
+    nm --defined-only "$1" | awk '$2 ~ /^[tTwW]$/ { print "0x" $1, $3 }' >"$symbols"
+    awk -v object="$1" -v symbols="$symbols" '
+        BEGIN { while ((getline line < symbols) > 0) { split(line, f, " "); named[f[1]] = f[2] } }
         function define(table, line,    id, name) {
             id = line; sub(/^[a-z]+=\(/, "", id); sub(/\).*/, "", id)
             name = line; sub(/^[a-z]+=\([0-9]+\) ?/, "", name)
@@ -333,6 +345,7 @@ callgrind_functions() {
         /^fn=/ {
             name = functions[define(functions, $0)]
             sub(/\x27[0-9]+$/, "", name)
+            if (name ~ /^0x/ && name in named) name = named[name]
             if (current == object && name !~ /^0x/ && !seen[name]++) print name
         }'
 }

@@ -419,3 +419,31 @@ fn the_module_needs_only_libpam_and_libc() {
         "shared libraries the module needs: {needed:?}"
     );
 }
+
+/// The module keeps its hardening (full RELRO, `-z now`, a stack that is
+/// not executable) and is a shared object any process can load, although
+/// its code is compiled as for an executable (`.cargo/config.toml`): no text
+/// relocations, and no thread-local variable in the static TLS block
+/// (`STATIC_TLS`, initial-exec `TPOFF` relocations), which `dlopen` can
+/// find full.
+#[test]
+#[ignore = "needs root and the system test tools: run by tests/run-all.sh"]
+fn the_module_is_hardened_and_needs_no_static_tls() {
+    let _harness = ours_harness();
+    let output = std::process::Command::new("readelf")
+        .args(["--dynamic", "--program-headers", "--relocs", "--wide"])
+        .arg(Module::Ours.path())
+        .output()
+        .unwrap_or_else(|e| panic!("running readelf: {e}"));
+    assert!(output.status.success(), "{output:?}");
+    let elf = String::from_utf8_lossy(&output.stdout);
+    let line_with = |word: &str| elf.lines().find(|line| line.contains(word)).unwrap_or("");
+    assert!(line_with("GNU_RELRO").contains("GNU_RELRO"), "{elf}");
+    assert!(line_with("(FLAGS)").contains("BIND_NOW"), "{elf}");
+    assert!(line_with("(FLAGS_1)").contains("NOW"), "{elf}");
+    let stack = line_with("GNU_STACK");
+    assert!(stack.contains("RW") && !stack.contains("RWE"), "{stack}");
+    for forbidden in ["TEXTREL", "STATIC_TLS", "TPOFF"] {
+        assert!(!elf.contains(forbidden), "{forbidden} in\n{elf}");
+    }
+}

@@ -21,13 +21,12 @@
 //! uses and reports the first problem with its line number; it never panics.
 
 use crate::otp::{Algorithm, CodeFormat};
-use data_encoding::{Encoding, Specification};
 use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::OnceLock;
 use zeroize::{Zeroize, Zeroizing};
 
 mod account;
+mod base32;
 mod maintenance;
 mod new_file;
 pub use account::{ISSUER_OPTION, LABEL_OPTION, percent_encode};
@@ -495,18 +494,6 @@ fn line_breaks(run: &[u8]) -> Cow<'static, str> {
     }
 }
 
-/// The base32 alphabet of RFC 4648, without padding, tolerant of the unused
-/// low bits of the last character (as the reference is).
-fn base32() -> &'static Encoding {
-    static ENCODING: OnceLock<Encoding> = OnceLock::new();
-    ENCODING.get_or_init(|| {
-        let mut spec = Specification::new();
-        spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-        spec.check_trailing_bits = false;
-        spec.encoding().unwrap_or_else(|_| unreachable!())
-    })
-}
-
 /// Decodes a secret the way the reference reads it: spaces, tabs, carriage
 /// returns and dashes are ignored, lower case is accepted, the commonly
 /// mistyped `0`, `1` and `8` stand for `O`, `L` and `B`, and characters that do
@@ -529,14 +516,14 @@ pub fn decode_secret(text: &str) -> Option<Zeroizing<Vec<u8>>> {
     if matches!(normalized.len() % 8, 1 | 3 | 6) {
         normalized.pop();
     }
-    let key = Zeroizing::new(base32().decode(normalized.as_bytes()).ok()?);
+    let key = base32::decode(normalized.as_bytes())?;
     (!key.is_empty()).then_some(key)
 }
 
 /// Encodes a key in upper-case base32 without padding, as the reference
 /// tool writes secrets.
 pub fn encode_secret(key: &[u8]) -> String {
-    base32().encode(key)
+    base32::encode(key)
 }
 
 fn is_option_name(name: &str) -> bool {
