@@ -18,8 +18,9 @@
 //!    before letting go of the lock.
 //!
 //! The calling thread takes on the user's file-system identity for each
-//! file operation alone (each reading, the check that a reading is still
-//! current, the locked opening and the replacement) and puts its own back
+//! file operation alone (each reading, the locked opening and the
+//! replacement; the check that a reading is still current compares file
+//! status only and needs no switch) and puts its own back
 //! before the user is asked or told anything, so a host's other threads
 //! keep their identity and their logins never wait for this one (see
 //! [`crate::privilege`]). Files are reached with the user's primary group
@@ -456,9 +457,12 @@ impl StateFileAccess<'_> {
             Err(problem) => return login.unusable(problem, false),
         };
         let answer = login.ask_if_needed(&state);
-        let Some(current) = self.as_owner(login, |files| snapshot.is_current(files.path)) else {
-            return PamReturn::AuthErr;
-        };
+        // Checked with the module's own identity, saving two switches: only
+        // the status of the path is compared with the reading's, so nothing
+        // is read that the user could not; and any difference or error (a
+        // directory the module itself may not enter, as on root-squashed
+        // NFS) leads to a new reading as the user.
+        let current = snapshot.is_current(self.path);
         let (snapshot, state) = if current {
             (snapshot, state)
         } else {
