@@ -160,9 +160,10 @@ mod tests {
             "GAYTEMZUGU3DOOBZ\n\" LAST1 host2 1700000100\n\" RESETTING_TIME_SKEW 56666666+2 56666667+2\n\
              \" TIME_SKEW -2\n\" RATE_LIMIT 3 30 1700000000 1700000001\n\" WINDOW_SIZE 17\n\
              \" DISALLOW_REUSE 56666666 56666667 56666668\n\" LAST0 host1 1700000000\n\
-             \" TOTP_AUTH\n\" RATE_LIMIT 5 60 1\n12345678\n87654321",
+             \" TOTP_AUTH\n\" RATE_LIMIT 5 60 1\n\" DISALLOW_REUSE 9\n12345678\n87654321",
         );
         let cleared = file.clear_login_state();
+        assert!(!cleared.is_empty());
         assert_eq!(
             cleared,
             ClearedState {
