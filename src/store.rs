@@ -100,17 +100,10 @@ pub struct FilePolicy {
 }
 
 impl FilePolicy {
-    pub const DEFAULT_ALLOWED_PERM: u32 = 0o600;
-
-    /// The default policy: owned by `owner_uid`, at most mode 0600, at most
-    /// 64 KiB.
+    /// The policy of the module's default options: owned by `owner_uid`,
+    /// at most mode 0600, at most 64 KiB.
     pub fn new(owner_uid: u32) -> Self {
-        FilePolicy {
-            owner_uid,
-            strict_owner: true,
-            allowed_perm: Self::DEFAULT_ALLOWED_PERM,
-            max_size: MAX_FILE_SIZE as u64,
-        }
+        Self::of_module(owner_uid, &ModuleOptions::default())
     }
 
     /// The policy the module applies with `options` to a file that must
