@@ -263,6 +263,7 @@ latency_benches() {
 load_benches() {
     local arms=(--arm ours:bench-ours:rtbo0 --arm reference:bench-ref:rtbr0)
     local totp=(--answer "totp:$WORK/totp.codes")
+    same_page_cache "$OURS" "$REFERENCE"
     echo "## Loading the module (µs; interleaved; ratio = ours / reference)"
     echo
     echo "| scenario | logins per module | ours median | ours p99 | reference median | reference p99 | ratio median | ratio p99 |"
@@ -285,6 +286,19 @@ load_benches() {
         --expect success || FAILED=1
     echo
     login_symbols_found
+}
+
+# same_page_cache FILE...: drops each file from the page cache, so that the
+# first load reads it back the same way for every module. How a file came
+# into the cache changes what a page fault maps: a module just written by
+# the linker and a copy of it written by cp differed by 4% in the full
+# cycle for that reason alone.
+same_page_cache() {
+    sync "$@"
+    local file
+    for file in "$@"; do
+        dd if="$file" iflag=nocache count=0 status=none
+    done
 }
 
 # login_symbols_found: how many of the functions link/login-symbols.txt
