@@ -32,11 +32,11 @@
 use std::ffi::CString;
 use std::io::Write as _;
 use std::marker::PhantomData;
-use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid, User, geteuid, getgrouplist, setfsgid, setfsuid};
+use nix::unistd::{Gid, Uid, User, getgrouplist, setfsgid, setfsuid};
+use rustix::process::geteuid;
 
 use crate::ffi::groups;
 
@@ -361,10 +361,19 @@ fn switch_fsgid(gid: Gid) -> Result<Gid, PrivilegeError> {
 
 /// Log at `LOG_EMERG` (syslog and stderr, both best effort), then abort.
 fn abort_with_identity_stuck(message: &str) -> ! {
-    let line = format!("pam_rust_totp[{}]: {message}", std::process::id());
+    let line = format!(
+        "pam_rust_totp[{}]: {message}",
+        rustix::process::getpid().as_raw_pid()
+    );
     let priority = libc::LOG_AUTHPRIV | libc::LOG_EMERG;
-    if let Ok(socket) = UnixDatagram::unbound() {
-        let _ = socket.send_to(format!("<{priority}>{line}").as_bytes(), "/dev/log");
+    if let Ok((socket, address)) = crate::syslog::nonblocking_socket() {
+        let datagram = format!("<{priority}>{line}");
+        let _ = rustix::net::sendto(
+            socket,
+            datagram.as_bytes(),
+            rustix::net::SendFlags::empty(),
+            &address,
+        );
     }
     let _ = writeln!(std::io::stderr(), "{line}");
     std::process::abort()

@@ -44,33 +44,33 @@
 //! left next to the file by a killed process (they may hold a secret) are
 //! removed.
 //!
-//! Every status is read with `fstatat(2)` (with `AT_EMPTY_PATH` for an open
-//! descriptor), so that two readings that are compared always come from the
-//! same kind of call, even under a preload library that intercepts some
-//! stat functions and not others.
+//! The system calls are made directly, not through the C library
+//! (`sys`), and every status is read with `fstatat(2)`.
 #![forbid(unsafe_code)]
 
-use std::ffi::{CString, OsStr, OsString};
+mod sys;
+
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read as _, Write as _};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use nix::dir::Dir;
 use nix::errno::Errno;
-use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag, fcntl, open, openat, renameat};
-use nix::sys::stat::{FileStat, Mode, fchmod, fstatat};
-use nix::unistd::{AccessFlags, Gid, Uid, UnlinkatFlags, faccessat, fchown, fsync, unlinkat};
+use nix::fcntl::{FcntlArg, fcntl};
+use rustix::fs::{Mode, OFlags};
 use xattr::FileExt as _;
 use zeroize::Zeroizing;
 
 use crate::privilege::{current_fsgid, current_fsuid};
 use rust_totp_core::module_options::ModuleOptions;
 use rust_totp_core::state_file::MAX_FILE_SIZE;
+use sys::{
+    Access, CWD, FileStat, fchmod, fchown, fsync, open_directory as open_dir, openat, stat_fd,
+};
 
 /// How long [`LockedStateFile::open`] waits for another holder of the lock.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -299,7 +299,7 @@ impl LockedStateFile {
         let dir = open_directory(&target.dir)?;
         let lock = lock_companion(&dir, &target)?;
         let (mut file, stat) = open_checked(&target.path, &before, policy, |flags| {
-            openat(&dir, target.name.as_os_str(), flags, Mode::empty())
+            openat(&dir, &target.name, flags, Mode::empty())
         })?;
         let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
         ensure_same_inode(&dir, &target, &stat)?;
@@ -354,8 +354,7 @@ impl LockedStateFile {
         };
         // Owner first: chown may clear set-id bits that chmod then restores.
         copy_owner(temp, &self.stat).map_err(attributes_error)?;
-        fchmod(temp, Mode::from_bits_truncate(self.stat.st_mode & 0o7777))
-            .map_err(attributes_error)?;
+        fchmod(temp, self.stat.st_mode).map_err(attributes_error)?;
         copy_selinux_label(&self.file, temp).map_err(|err| attributes_error(io_errno(&err)))
     }
 
@@ -388,7 +387,7 @@ impl Snapshot {
     pub fn read(path: &Path, policy: &FilePolicy) -> Result<Snapshot, StoreError> {
         let (target, before) = Target::resolve(path)?;
         let (mut file, stat) = open_checked(&target.path, &before, policy, |flags| {
-            open(&target.path, flags, Mode::empty())
+            openat(CWD, &target.path, flags, Mode::empty())
         })?;
         let contents = read_bounded(&mut file, &target.path, &stat, policy.max_size)?;
         Ok(Snapshot {
@@ -437,15 +436,11 @@ impl std::fmt::Debug for Snapshot {
 pub fn check_writable(path: &Path) -> Result<(), StoreError> {
     let target = Target::resolve_new(path)?;
     let dir = open_directory(&target.dir)?;
-    faccessat(
-        &dir,
-        ".",
-        AccessFlags::W_OK | AccessFlags::X_OK,
-        AtFlags::AT_EACCESS,
-    )
-    .map_err(|source| StoreError::DirectoryNotWritable {
-        path: target.dir.clone(),
-        source,
+    sys::access_dir(&dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|source| {
+        StoreError::DirectoryNotWritable {
+            path: target.dir.clone(),
+            source,
+        }
     })
 }
 
@@ -471,10 +466,10 @@ pub fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), StoreErr
         // Only where it differs: a file system may refuse even a no-op chown.
         let group = current_fsgid();
         if stat_fd(temp).map_err(failed)?.st_gid != group {
-            fchown(temp, None, Some(Gid::from_raw(group))).map_err(failed)?;
+            fchown(temp, None, Some(group)).map_err(failed)?;
         }
         // Set exactly: the umask may have cleared bits of the requested mode.
-        fchmod(temp, Mode::from_bits_truncate(mode & 0o7777)).map_err(failed)
+        fchmod(temp, mode).map_err(failed)
     };
     // The type is checked again under the lock, just before the rename.
     let still_writable = || match stat_at(&dir, &target.name) {
@@ -602,13 +597,13 @@ fn resolve_link(path: &Path) -> Result<PathBuf, StoreError> {
 fn lock_companion(dir: &OwnedFd, target: &Target) -> Result<File, StoreError> {
     let name = target.lock_name();
     let path = target.dir.join(&name);
-    let flags = OFlag::O_RDWR
-        | OFlag::O_CREAT
-        | OFlag::O_NOFOLLOW
-        | OFlag::O_NONBLOCK
-        | OFlag::O_NOCTTY
-        | OFlag::O_CLOEXEC;
-    let file = match openat(dir, name.as_os_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR) {
+    let flags = OFlags::RDWR
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    let file = match openat(dir, &name, flags, Mode::RUSR | Mode::WUSR) {
         Ok(fd) => File::from(fd),
         Err(source) => return Err(StoreError::LockFile { path, source }),
     };
@@ -668,16 +663,13 @@ fn open_checked(
     path: &Path,
     before: &FileStat,
     policy: &FilePolicy,
-    open_with: impl FnOnce(OFlag) -> Result<OwnedFd, Errno>,
+    open_with: impl FnOnce(OFlags) -> Result<OwnedFd, Errno>,
 ) -> Result<(File, FileStat), StoreError> {
     // Refuse special files before opening them: opening a device can have
     // side effects. The fstat below is the check that counts.
     check_file_type(path, before)?;
-    let flags = OFlag::O_RDONLY
-        | OFlag::O_NOFOLLOW
-        | OFlag::O_NONBLOCK
-        | OFlag::O_NOCTTY
-        | OFlag::O_CLOEXEC;
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     let fd = open_with(flags).map_err(|source| match source {
         Errno::ENOENT => StoreError::NotFound {
             path: path.to_owned(),
@@ -833,19 +825,14 @@ fn ensure_still_there(
     }
 }
 
-/// The status of an open file.
-fn stat_fd(file: &impl AsFd) -> Result<FileStat, Errno> {
-    fstatat(file, "", AtFlags::AT_EMPTY_PATH)
-}
-
 /// The status of `name` in `dir`, not following a symbolic link.
 fn stat_at(dir: &OwnedFd, name: &OsStr) -> Result<FileStat, Errno> {
-    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+    sys::stat_at(dir, name)
 }
 
 /// The status of `path`, not following a symbolic link at its end.
 fn stat_path(path: &Path) -> Result<FileStat, Errno> {
-    fstatat(AT_FDCWD, path, AtFlags::AT_SYMLINK_NOFOLLOW)
+    sys::stat_at(CWD, path)
 }
 
 fn same_version(a: &FileStat, b: &FileStat) -> bool {
@@ -856,12 +843,7 @@ fn same_version(a: &FileStat, b: &FileStat) -> bool {
 /// Open the directory at `path`, following symbolic links in it with the
 /// caller's identity (a home directory may be a link to another disk).
 fn open_directory(path: &Path) -> Result<OwnedFd, StoreError> {
-    open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|source| StoreError::OpenDirectory {
+    open_dir(path).map_err(|source| StoreError::OpenDirectory {
         path: path.to_owned(),
         source,
     })
@@ -871,26 +853,19 @@ fn open_directory(path: &Path) -> Result<OwnedFd, StoreError> {
 /// regular files owned by the caller. They may hold a secret. Best effort:
 /// a failure here does not stop the replacement.
 fn remove_stale_temporaries(dir: &OwnedFd, name: &OsStr) {
-    let Ok(mut listing) = Dir::openat(
-        dir,
-        ".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) else {
+    let Ok(names) = sys::names_in(dir) else {
         return;
     };
-    let stale: Vec<CString> = listing
-        .iter()
-        .filter_map(Result::ok)
-        .map(|entry| entry.file_name().to_owned())
-        .filter(|entry| is_temporary_name(entry.to_bytes(), name.as_bytes()))
-        .collect();
     let owner = current_fsuid();
-    for entry in &stale {
-        let owned_regular_file = fstatat(dir, entry.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+    for entry in names
+        .iter()
+        .filter(|entry| is_temporary_name(entry.to_bytes(), name.as_bytes()))
+    {
+        let entry = OsStr::from_bytes(entry.to_bytes());
+        let owned_regular_file = sys::stat_at(dir, entry)
             .is_ok_and(|stat| special_file_kind(stat.st_mode).is_none() && stat.st_uid == owner);
         if owned_regular_file {
-            let _ = unlinkat(dir, entry.as_c_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = sys::unlinkat(dir, entry);
         }
     }
 }
@@ -927,18 +902,16 @@ fn install(
         .and_then(|()| write_checked(&temp, &temp_path, contents))
         .and_then(|()| before_rename())
         .and_then(|()| {
-            renameat(dir, temp_name.as_os_str(), dir, target.name.as_os_str()).map_err(|source| {
-                StoreError::Rename {
-                    path: target.path.clone(),
-                    source,
-                }
+            sys::renameat(dir, &temp_name, &target.name).map_err(|source| StoreError::Rename {
+                path: target.path.clone(),
+                source,
             })
         });
     match installed {
         Ok(()) => Ok(temp),
         Err(err) => {
             // Best effort: a leftover is removed by the next replacement.
-            let _ = unlinkat(dir, temp_name.as_os_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = sys::unlinkat(dir, &temp_name);
             Err(err)
         }
     }
@@ -948,10 +921,11 @@ fn install(
 fn write_checked(temp: &File, temp_path: &Path, contents: &[u8]) -> Result<(), StoreError> {
     let mut out = temp;
     out.write_all(contents)
-        .and_then(|()| temp.sync_all())
-        .map_err(|err| StoreError::Write {
+        .map_err(|err| io_errno(&err))
+        .and_then(|()| fsync(temp))
+        .map_err(|source| StoreError::Write {
             path: temp_path.to_owned(),
-            source: io_errno(&err),
+            source,
         })?;
     check_written(temp, temp_path, contents)
 }
@@ -967,16 +941,16 @@ fn sync_directory(dir: &OwnedFd, target: &Target) -> Result<(), StoreError> {
 /// Create a new, empty, mode-0 temporary file next to the target.
 fn create_temporary(dir: &OwnedFd, target: &Target) -> Result<(File, OsString), StoreError> {
     // Read and write: the contents are read back before the rename.
-    let flags = OFlag::O_RDWR
-        | OFlag::O_CREAT
-        | OFlag::O_EXCL
-        | OFlag::O_NOFOLLOW
-        | OFlag::O_NOCTTY
-        | OFlag::O_CLOEXEC;
+    let flags = OFlags::RDWR
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
     let mut last_name = temporary_name(target)?;
     for _ in 0..TEMPORARY_CREATE_ATTEMPTS {
         let temp_name = temporary_name(target)?;
-        match openat(dir, temp_name.as_os_str(), flags, Mode::empty()) {
+        match openat(dir, &temp_name, flags, Mode::empty()) {
             Ok(fd) => return Ok((File::from(fd), temp_name)),
             Err(Errno::EEXIST) => last_name = temp_name,
             Err(source) => {
@@ -1002,9 +976,9 @@ fn temporary_name(target: &Target) -> Result<OsString, StoreError> {
     let mut filled = 0;
     while filled < TEMPORARY_SUFFIX_LEN {
         let mut random = [0u8; 16];
-        getrandom::fill(&mut random).map_err(|error| StoreError::CreateTemporary {
+        sys::fill_random(&mut random).map_err(|source| StoreError::CreateTemporary {
             path: target.dir.join(&temp_name),
-            source: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+            source,
         })?;
         // Bytes below 248 (4 x 62) keep every character equally likely.
         for byte in random.into_iter().filter(|&byte| byte < 248) {
@@ -1025,14 +999,14 @@ fn check_written(temp: &File, temp_path: &Path, expected: &[u8]) -> Result<(), S
     let mut written = Zeroizing::new(vec![0_u8; expected.len().saturating_add(1)]);
     let mut filled = 0;
     while filled < written.len() {
-        match temp.read_at(&mut written[filled..], filled as u64) {
+        match sys::read_at(temp, &mut written[filled..], filled as u64) {
             Ok(0) => break,
             Ok(read) => filled += read,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => {
+            Err(Errno::EINTR) => {}
+            Err(source) => {
                 return Err(StoreError::Read {
                     path: temp_path.to_owned(),
-                    source: io_errno(&err),
+                    source,
                 });
             }
         }
@@ -1055,11 +1029,7 @@ fn copy_owner(temp: &File, original: &FileStat) -> Result<(), Errno> {
     if (current.st_uid, current.st_gid) == (original.st_uid, original.st_gid) {
         return Ok(());
     }
-    fchown(
-        temp,
-        Some(Uid::from_raw(original.st_uid)),
-        Some(Gid::from_raw(original.st_gid)),
-    )
+    fchown(temp, Some(original.st_uid), Some(original.st_gid))
 }
 
 /// Copy the SELinux label of `original` onto `temp`, when there is one and
@@ -1319,7 +1289,14 @@ mod tests {
         fn a_directory_or_fifo_at_the_path_is_refused() {
             let dir = tempfile::tempdir().unwrap();
             let fifo = dir.path().join("fifo");
-            nix::unistd::mkfifo(&fifo, Mode::S_IRUSR | Mode::S_IWUSR).unwrap();
+            rustix::fs::mknodat(
+                sys::CWD,
+                &fifo,
+                rustix::fs::FileType::Fifo,
+                Mode::RUSR | Mode::WUSR,
+                0,
+            )
+            .unwrap();
             for (path, expected) in [
                 (dir.path(), "directory"),
                 (&fifo, "FIFO"),

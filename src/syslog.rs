@@ -5,10 +5,15 @@
 //! `openlog(3)`, so the host program's own syslog identity and options are
 //! never changed. Sending never blocks; when there is no syslog daemon the
 //! message is dropped (never written to the console).
+//!
+//! The socket is made and written with direct system calls (rustix): the
+//! module then binds none of the C library's socket functions when it is
+//! loaded, which sshd does for every connection.
 #![forbid(unsafe_code)]
 
-use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::os::fd::OwnedFd;
+
+use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
 /// The socket syslog daemons listen on.
 pub const LOG_SOCKET: &str = "/dev/log";
@@ -36,7 +41,7 @@ pub struct Logger {
     tag: String,
     /// One non-blocking socket for all of a login's messages; `None` when
     /// it could not be made (then nothing is logged).
-    socket: Option<UnixDatagram>,
+    socket: Option<(OwnedFd, SocketAddrUnix)>,
 }
 
 impl Logger {
@@ -48,7 +53,10 @@ impl Logger {
             .take(64)
             .collect();
         Self {
-            tag: format!("{service}({MODULE_NAME})[{}]", std::process::id()),
+            tag: format!(
+                "{service}({MODULE_NAME})[{}]",
+                rustix::process::getpid().as_raw_pid()
+            ),
             socket: nonblocking_socket().ok(),
         }
     }
@@ -56,9 +64,9 @@ impl Logger {
     /// Sends one message; failures are ignored (there is nowhere to report
     /// them).
     pub fn log(&self, severity: Severity, message: &str) {
-        if let Some(socket) = &self.socket {
+        if let Some((socket, address)) = &self.socket {
             let datagram = self.format(severity, message);
-            let _ = socket.send_to(datagram.as_bytes(), Path::new(LOG_SOCKET));
+            let _ = rustix::net::sendto(socket, datagram.as_bytes(), SendFlags::empty(), address);
         }
     }
 
@@ -95,21 +103,29 @@ fn is_unsafe_in_log(c: char) -> bool {
         )
 }
 
-fn nonblocking_socket() -> std::io::Result<UnixDatagram> {
-    let socket = UnixDatagram::unbound()?;
-    socket.set_nonblocking(true)?;
-    Ok(socket)
+/// An unbound datagram socket that never blocks, and the address of
+/// [`LOG_SOCKET`].
+pub(crate) fn nonblocking_socket() -> rustix::io::Result<(OwnedFd, SocketAddrUnix)> {
+    let socket = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )?;
+    Ok((socket, SocketAddrUnix::new(LOG_SOCKET)?))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
     fn message_format() {
         let logger = Logger::new("sshd");
         let line = logger.format(Severity::Error, "Invalid verification code for \"alice\"");
-        let pid = std::process::id();
+        let pid = rustix::process::getpid().as_raw_pid();
         assert_eq!(
             line,
             format!("<83>sshd(pam_rust_totp)[{pid}]: Invalid verification code for \"alice\"")
@@ -164,12 +180,26 @@ mod tests {
     fn datagrams_reach_a_listening_socket_and_a_missing_one_is_harmless() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log");
-        let listener = UnixDatagram::bind(&path).expect("bind");
-        let sender = nonblocking_socket().expect("socket");
-        sender.send_to(b"<86>x: hello", &path).expect("sent");
+        let listener = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+        let (sender, _) = nonblocking_socket().expect("socket");
+        let send_to = |text: &[u8], to: &Path| {
+            let address = SocketAddrUnix::new(to).expect("address");
+            rustix::net::sendto(&sender, text, SendFlags::empty(), &address)
+        };
+        send_to(b"<86>x: hello", &path).expect("sent");
         let mut buf = [0u8; 64];
         let n = listener.recv(&mut buf).expect("received");
         assert_eq!(&buf[..n], b"<86>x: hello");
-        assert!(sender.send_to(b"x", dir.path().join("absent")).is_err());
+        assert!(send_to(b"x", &dir.path().join("absent")).is_err());
+    }
+
+    #[test]
+    fn the_socket_never_blocks_and_is_closed_on_exec() {
+        let (socket, address) = nonblocking_socket().expect("socket");
+        let status = rustix::fs::fcntl_getfl(&socket).expect("status flags");
+        assert!(status.contains(rustix::fs::OFlags::NONBLOCK));
+        let fd_flags = rustix::io::fcntl_getfd(&socket).expect("descriptor flags");
+        assert!(fd_flags.contains(rustix::io::FdFlags::CLOEXEC));
+        assert_eq!(address.path().as_deref(), Some(c"/dev/log"));
     }
 }

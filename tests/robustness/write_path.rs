@@ -202,10 +202,16 @@ fn a_temporary_file_that_was_written_short_is_never_installed() {
 fn a_temporary_file_left_by_a_killed_enrolment_is_removed_by_the_next_login() {
     let setup = Setup::new("rt-killed-enrolment", "rt_alice", &[]);
     setup.write_state(&scratch_state());
-    let status = Command::new(crate::common::module::rust_totp_command())
+    // strace makes the kernel kill it at its first rename: the store makes
+    // that system call directly, where no preload library could intercept it.
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "trace=rename,renameat,renameat2"])
+        .args(["-e", "inject=rename,renameat,renameat2:signal=SIGKILL"])
+        .arg("--")
+        .arg(crate::common::module::rust_totp_command())
         .args(["-t", "-D", "-u", "-W", "-f", "-C", "-q", "-s"])
         .arg(&setup.file)
-        .env("LD_PRELOAD", preload_library("kill_at_rename"))
         .uid(setup.user.uid)
         .gid(setup.user.gid)
         .stdin(Stdio::null())
