@@ -366,14 +366,8 @@ fn abort_with_identity_stuck(message: &str) -> ! {
         rustix::process::getpid().as_raw_pid()
     );
     let priority = libc::LOG_AUTHPRIV | libc::LOG_EMERG;
-    if let Ok((socket, address)) = crate::syslog::nonblocking_socket() {
-        let datagram = format!("<{priority}>{line}");
-        let _ = rustix::net::sendto(
-            socket,
-            datagram.as_bytes(),
-            rustix::net::SendFlags::empty(),
-            &address,
-        );
+    if let Ok(socket) = crate::syslog::LogSocket::open() {
+        socket.send(&format!("<{priority}>{line}"));
     }
     let _ = writeln!(std::io::stderr(), "{line}");
     std::process::abort()

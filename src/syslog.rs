@@ -39,9 +39,9 @@ pub enum Severity {
 #[derive(Debug)]
 pub struct Logger {
     tag: String,
-    /// One non-blocking socket for all of a login's messages; `None` when
-    /// it could not be made (then nothing is logged).
-    socket: Option<(OwnedFd, SocketAddrUnix)>,
+    /// One socket for all of a login's messages; `None` when it could not
+    /// be made (then nothing is logged).
+    socket: Option<LogSocket>,
 }
 
 impl Logger {
@@ -57,16 +57,15 @@ impl Logger {
                 "{service}({MODULE_NAME})[{}]",
                 rustix::process::getpid().as_raw_pid()
             ),
-            socket: nonblocking_socket().ok(),
+            socket: LogSocket::open().ok(),
         }
     }
 
     /// Sends one message; failures are ignored (there is nowhere to report
     /// them).
     pub fn log(&self, severity: Severity, message: &str) {
-        if let Some((socket, address)) = &self.socket {
-            let datagram = self.format(severity, message);
-            let _ = rustix::net::sendto(socket, datagram.as_bytes(), SendFlags::empty(), address);
+        if let Some(socket) = &self.socket {
+            socket.send(&self.format(severity, message));
         }
     }
 
@@ -103,16 +102,37 @@ fn is_unsafe_in_log(c: char) -> bool {
         )
 }
 
-/// An unbound datagram socket that never blocks, and the address of
-/// [`LOG_SOCKET`].
-pub(crate) fn nonblocking_socket() -> rustix::io::Result<(OwnedFd, SocketAddrUnix)> {
-    let socket = rustix::net::socket_with(
-        AddressFamily::UNIX,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
-    Ok((socket, SocketAddrUnix::new(LOG_SOCKET)?))
+/// An unbound datagram socket that never blocks, for [`LOG_SOCKET`].
+#[derive(Debug)]
+pub(crate) struct LogSocket {
+    socket: OwnedFd,
+    address: SocketAddrUnix,
+}
+
+impl LogSocket {
+    pub(crate) fn open() -> rustix::io::Result<Self> {
+        let socket = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )?;
+        Ok(LogSocket {
+            socket,
+            address: SocketAddrUnix::new(LOG_SOCKET)?,
+        })
+    }
+
+    /// Sends one datagram; failures are ignored (there is nowhere to
+    /// report them).
+    pub(crate) fn send(&self, datagram: &str) {
+        let _ = rustix::net::sendto(
+            &self.socket,
+            datagram.as_bytes(),
+            SendFlags::empty(),
+            &self.address,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -181,7 +201,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log");
         let listener = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
-        let (sender, _) = nonblocking_socket().expect("socket");
+        let sender = LogSocket::open().expect("socket").socket;
         let send_to = |text: &[u8], to: &Path| {
             let address = SocketAddrUnix::new(to).expect("address");
             rustix::net::sendto(&sender, text, SendFlags::empty(), &address)
@@ -195,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_socket_never_blocks_and_is_closed_on_exec() {
-        let (socket, address) = nonblocking_socket().expect("socket");
+        let LogSocket { socket, address } = LogSocket::open().expect("socket");
         let status = rustix::fs::fcntl_getfl(&socket).expect("status flags");
         assert!(status.contains(rustix::fs::OFlags::NONBLOCK));
         let fd_flags = rustix::io::fcntl_getfd(&socket).expect("descriptor flags");
