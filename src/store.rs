@@ -68,9 +68,7 @@ use zeroize::Zeroizing;
 use crate::privilege::{current_fsgid, current_fsuid};
 use rust_totp_core::module_options::ModuleOptions;
 use rust_totp_core::state_file::MAX_FILE_SIZE;
-use sys::{
-    Access, CWD, FileStat, fchmod, fchown, fsync, open_directory as open_dir, openat, stat_fd,
-};
+use sys::{Access, CWD, FileStat, fchmod, fchown, fsync, openat, stat_at, stat_fd};
 
 /// How long [`LockedStateFile::open`] waits for another holder of the lock.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -825,14 +823,9 @@ fn ensure_still_there(
     }
 }
 
-/// The status of `name` in `dir`, not following a symbolic link.
-fn stat_at(dir: &OwnedFd, name: &OsStr) -> Result<FileStat, Errno> {
-    sys::stat_at(dir, name)
-}
-
 /// The status of `path`, not following a symbolic link at its end.
 fn stat_path(path: &Path) -> Result<FileStat, Errno> {
-    sys::stat_at(CWD, path)
+    stat_at(CWD, path)
 }
 
 fn same_version(a: &FileStat, b: &FileStat) -> bool {
@@ -843,7 +836,8 @@ fn same_version(a: &FileStat, b: &FileStat) -> bool {
 /// Open the directory at `path`, following symbolic links in it with the
 /// caller's identity (a home directory may be a link to another disk).
 fn open_directory(path: &Path) -> Result<OwnedFd, StoreError> {
-    open_dir(path).map_err(|source| StoreError::OpenDirectory {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    openat(CWD, path, flags, Mode::empty()).map_err(|source| StoreError::OpenDirectory {
         path: path.to_owned(),
         source,
     })
@@ -862,7 +856,7 @@ fn remove_stale_temporaries(dir: &OwnedFd, name: &OsStr) {
         .filter(|entry| is_temporary_name(entry.to_bytes(), name.as_bytes()))
     {
         let entry = OsStr::from_bytes(entry.to_bytes());
-        let owned_regular_file = sys::stat_at(dir, entry)
+        let owned_regular_file = stat_at(dir, entry)
             .is_ok_and(|stat| special_file_kind(stat.st_mode).is_none() && stat.st_uid == owner);
         if owned_regular_file {
             let _ = sys::unlinkat(dir, entry);

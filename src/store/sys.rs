@@ -14,7 +14,6 @@
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::Path;
 
 use nix::errno::Errno;
 use rustix::fs::{AtFlags, Dir, Gid, Mode, OFlags, Stat, Uid};
@@ -108,14 +107,4 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), Errno> {
         }
     }
     Ok(())
-}
-
-/// Open the directory at `path`, following symbolic links in it.
-pub fn open_directory(path: &Path) -> Result<OwnedFd, Errno> {
-    openat(
-        CWD,
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
 }
