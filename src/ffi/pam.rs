@@ -7,7 +7,7 @@
 //! the caller. The declarations below are those of `<security/_pam_types.h>`
 //! and `<security/pam_modules.h>`, with the values Linux-PAM gives them.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
@@ -239,19 +239,14 @@ impl HandleSession<'_> {
     /// function, and returns its reply, if it gave one; `None` also when the
     /// conversation fails.
     fn converse(&mut self, style: c_int, text: &str) -> Option<Zeroizing<Vec<u8>>> {
-        if text.contains('\0') {
-            return None;
-        }
-        let mut terminated = Vec::with_capacity(text.len() + 1);
-        terminated.extend_from_slice(text.as_bytes());
-        terminated.push(0);
+        let text = CString::new(text).ok()?;
         // SAFETY: the `PAM_CONV` item is a `struct pam_conv`, valid for
         // this call.
         let conv = unsafe { &*self.item(PAM_CONV)?.cast::<PamConv>() };
         let function = conv.conv?;
         let message = PamMessage {
             msg_style: style,
-            msg: terminated.as_ptr().cast::<c_char>(),
+            msg: text.as_ptr(),
         };
         let mut messages = [&raw const message];
         let mut responses: *mut PamResponse = ptr::null_mut();
