@@ -38,10 +38,36 @@ pub fn uri_and_qr(out: &mut impl Write, uri: &str, mode: QrMode) -> Result<(), D
     Ok(())
 }
 
+/// A token as the Proxmox VE output shows it.
+pub struct PveToken<'a> {
+    /// The Proxmox VE user ([`crate::identity::pve_account`]).
+    pub user: &'a str,
+    pub label: &'a str,
+    pub issuer: &'a str,
+    pub secret_base32: &'a str,
+    pub format: CodeFormat,
+    pub uri: &'a str,
+}
+
+/// Prints, after a blank line, the Proxmox VE dialog's fields, the
+/// Description suggested for it and the `pvesh` command.
+pub fn pve_details(out: &mut impl Write, token: &PveToken<'_>) -> std::io::Result<()> {
+    writeln!(out)?;
+    pve_dialog_fields(
+        out,
+        token.user,
+        token.issuer,
+        token.secret_base32,
+        token.format,
+    )?;
+    let description = pve_description(token.label, token.issuer);
+    pve_registration(out, token.user, &description, token.uri)
+}
+
 /// Prints what the Proxmox VE "Add TOTP" dialog asks for, so that the same
 /// app entry serves ssh and the web console; its algorithm and digits
 /// fields must be those of the file's codes.
-pub fn pve_dialog_fields(
+fn pve_dialog_fields(
     out: &mut impl Write,
     label: &str,
     issuer: &str,
@@ -67,7 +93,7 @@ pub fn pve_dialog_fields(
 /// registers the token `uri` for the Proxmox VE user `pve_user`. The API
 /// wants a code the app shows now, which cannot be known here: the command
 /// has a placeholder for it, and the text says so.
-pub fn pve_registration(
+fn pve_registration(
     out: &mut impl Write,
     pve_user: &str,
     description: &str,
@@ -89,7 +115,7 @@ pub fn pve_registration(
 }
 
 /// The Description field suggested for a token also used for ssh.
-pub fn pve_description(label: &str, issuer: &str) -> String {
+fn pve_description(label: &str, issuer: &str) -> String {
     if issuer.is_empty() {
         format!("{label}, shared with ssh")
     } else {

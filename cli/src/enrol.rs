@@ -130,12 +130,12 @@ pub fn run<R: BufRead, W: Write>(
     };
     let token_type = token_type(options, dialogue)?;
     let scratch_codes = generate::scratch_codes(options.emergency_codes)?;
-    let token = NewToken {
-        secret: &secret,
+    let token = NewToken::new(
+        &secret,
         token_type,
-        step_seconds: options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
-        format: options.format,
-    };
+        options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+        options.format,
+    );
     let uri = zeroize::Zeroizing::new(otpauth_uri(
         &secret.base32,
         &label,
@@ -233,31 +233,41 @@ fn show_token(
         )?,
     }
     if presentation.pve {
-        let pve_user = presentation
-            .label
-            .clone()
-            .unwrap_or_else(|| identity::pve_user(shown.user));
-        writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, shown.issuer, &secret.base32, options.format)?;
-        let description = display::pve_description(shown.label, shown.issuer);
-        display::pve_registration(out, &pve_user, &description, shown.uri)?;
+        let token = display::PveToken {
+            user: &identity::pve_account(presentation, shown.user),
+            label: shown.label,
+            issuer: shown.issuer,
+            secret_base32: &secret.base32,
+            format: options.format,
+            uri: shown.uri,
+        };
+        display::pve_details(out, &token)?;
     }
     Ok(())
 }
 
-/// The secret and how its codes are derived.
-struct NewToken<'a> {
-    secret: &'a Secret,
+/// How the codes of a new secret are derived.
+struct NewToken {
     token_type: TokenType,
     step_seconds: u32,
     format: CodeFormat,
+    /// The secret made ready for the codes of `format`, once.
+    key: otp::HotpKey,
 }
 
-impl NewToken<'_> {
+impl NewToken {
+    fn new(secret: &Secret, token_type: TokenType, step_seconds: u32, format: CodeFormat) -> Self {
+        NewToken {
+            token_type,
+            step_seconds,
+            format,
+            key: otp::HotpKey::with_format(&secret.key, format),
+        }
+    }
+
     /// The code at `counter` (a time step for TOTP), with leading zeros.
     fn code(&self, counter: u64) -> String {
-        let key = otp::HotpKey::with_format(&self.secret.key, self.format);
-        self.format.format_code(key.code(counter))
+        self.format.format_code(self.key.code(counter))
     }
 
     fn factor(&self) -> Factor {
@@ -290,7 +300,7 @@ fn token_type<R: BufRead, W: Write>(
 /// screen must not learn a valid code from it.
 fn confirm_code<R: BufRead, W: Write>(
     dialogue: &mut Dialogue<R, W>,
-    token: &NewToken<'_>,
+    token: &NewToken,
 ) -> Result<(), EnrolError> {
     loop {
         let answer = dialogue.number("Enter the code from the app (-1 to skip):")?;
@@ -299,25 +309,20 @@ fn confirm_code<R: BufRead, W: Write>(
             return Ok(());
         };
         let now = time_step(unix_now(), token.step_seconds);
-        let matches_at = |offset: u64, later: bool| {
-            let step = if later {
-                now.checked_add(offset)
-            } else {
-                now.checked_sub(offset)
-            };
-            step.is_some_and(|step| {
-                otp::codes_equal(code, otp::hotp_with(&token.secret.key, token.format, step))
-            })
+        let matches_at = |step: Option<u64>| {
+            step.is_some_and(|step| otp::codes_equal(code, token.key.code(step)))
         };
-        if (0..=CONFIRM_SKEW_STEPS).any(|d| matches_at(d, true) || matches_at(d, false)) {
+        let ahead = |d: u64| matches_at(now.checked_add(d));
+        let behind = |d: u64| matches_at(now.checked_sub(d));
+        if (0..=CONFIRM_SKEW_STEPS).any(|d| ahead(d) || behind(d)) {
             writeln!(dialogue.out(), "Code confirmed")?;
             return Ok(());
         }
         let skew = (CONFIRM_SKEW_STEPS + 1..=CLOCK_HINT_STEPS).find_map(|d| {
             let seconds = d * u64::from(token.step_seconds);
-            if matches_at(d, true) {
+            if ahead(d) {
                 Some(format!("{seconds} seconds ahead of"))
-            } else if matches_at(d, false) {
+            } else if behind(d) {
                 Some(format!("{seconds} seconds behind"))
             } else {
                 None
@@ -419,12 +424,7 @@ mod tests {
             base32: zeroize::Zeroizing::new(rust_totp_core::state_file::encode_secret(KEY)),
             key,
         };
-        let token = NewToken {
-            secret: &secret,
-            token_type: TokenType::Totp,
-            step_seconds: 30,
-            format: CodeFormat::DEFAULT,
-        };
+        let token = NewToken::new(&secret, TokenType::Totp, 30, CodeFormat::DEFAULT);
         let mut dialogue = Dialogue::new(answers.as_bytes(), Vec::new());
         confirm_code(&mut dialogue, &token).expect("the answers end with -1");
         String::from_utf8(std::mem::take(dialogue.out())).unwrap()

@@ -55,6 +55,12 @@ pub fn label_and_issuer(presentation: &Presentation, user: &str) -> (String, Str
     (label, issuer)
 }
 
+/// The Proxmox VE user a token is shown for: the label given, else
+/// [`pve_user`] of `user`.
+pub fn pve_account(presentation: &Presentation, user: &str) -> String {
+    presentation.label.clone().unwrap_or_else(|| pve_user(user))
+}
+
 /// The Proxmox VE user of the Linux user `user`: `user@pam`.
 pub fn pve_user(user: &str) -> String {
     format!("{user}@{PVE_PAM_REALM}")

@@ -84,11 +84,15 @@ pub fn run(
     }
     writeln!(out, "Key: {}", secret.base32.as_str())?;
     if presentation.pve {
-        let pve_user = (presentation.label.clone()).unwrap_or_else(|| identity::pve_user(&user));
-        writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, &issuer, &secret.base32, format)?;
-        let description = display::pve_description(&label, &issuer);
-        display::pve_registration(out, &pve_user, &description, &uri)?;
+        let token = display::PveToken {
+            user: &identity::pve_account(presentation, &user),
+            label: &label,
+            issuer: &issuer,
+            secret_base32: &secret.base32,
+            format,
+            uri: &uri,
+        };
+        display::pve_details(out, &token)?;
     }
     if let Some(image) = &presentation.qr_image {
         qr_image::write(image, &uri).map_err(KeygenError::Image)?;

@@ -121,12 +121,15 @@ pub fn run(
     )?;
     print_scratch_codes(out, &Zeroizing::new(state.scratch_codes()))?;
     if options.presentation.pve {
-        let pve_user = (options.presentation.label.clone())
-            .unwrap_or_else(|| identity::pve_user(&target.user_name));
-        writeln!(out)?;
-        display::pve_dialog_fields(out, &pve_user, &issuer, secret, format)?;
-        let description = display::pve_description(&label, &issuer);
-        display::pve_registration(out, &pve_user, &description, &uri)?;
+        let token = display::PveToken {
+            user: &identity::pve_account(&options.presentation, &target.user_name),
+            label: &label,
+            issuer: &issuer,
+            secret_base32: secret,
+            format,
+            uri: &uri,
+        };
+        display::pve_details(out, &token)?;
     }
     if let Some(image) = &options.presentation.qr_image {
         qr_image::write(image, &uri).map_err(ShowError::Image)?;
