@@ -1,7 +1,6 @@
 //! Fresh random material from the operating system: shared secrets in base32
 //! and eight-digit emergency scratch codes.
 
-use data_encoding::BASE32_NOPAD;
 use zeroize::Zeroizing;
 
 /// Bytes of a new enrolment secret: 160 bits (32 base32 characters), the
@@ -34,7 +33,7 @@ pub struct Secret {
 pub fn secret(bytes: usize) -> Result<Secret, RandomError> {
     let mut key = Zeroizing::new(vec![0u8; bytes]);
     getrandom::fill(&mut key)?;
-    let base32 = Zeroizing::new(BASE32_NOPAD.encode(&key));
+    let base32 = Zeroizing::new(rust_totp_core::state_file::encode_secret(&key));
     Ok(Secret { key, base32 })
 }
 
@@ -62,6 +61,8 @@ fn scratch_code() -> Result<u32, RandomError> {
 
 #[cfg(test)]
 mod tests {
+    use data_encoding::BASE32_NOPAD;
+
     use super::*;
 
     #[test]

@@ -7,7 +7,7 @@
 //! as `O`, `L` and `B`, but an app given the same text would refuse it, so
 //! such a key is refused here rather than enrolled as something else.
 
-use data_encoding::{BASE32_NOPAD, Encoding, Specification};
+use rust_totp_core::state_file::{decode_secret, encode_secret};
 use zeroize::Zeroizing;
 
 use crate::generate::Secret;
@@ -62,28 +62,23 @@ impl ProvidedKey {
         if bits > MAX_KEY_BITS + 7 {
             return Err(format!("too long: at most {MAX_KEY_BITS} bits"));
         }
-        let key = lenient_base32()
-            .decode(symbols.as_bytes())
-            .map_err(|_| "not base32: its length leaves a partial character".to_owned())?;
-        Ok(Self(Zeroizing::new(key)))
+        // Base32 without padding, the unused low bits of the last character
+        // ignored, as apps and the module read it; a length that leaves a
+        // partial character is refused (the module would drop it).
+        let partial = || "not base32: its length leaves a partial character".to_owned();
+        if matches!(symbols.len() % 8, 1 | 3 | 6) {
+            return Err(partial());
+        }
+        decode_secret(&symbols).map(Self).ok_or_else(partial)
     }
 
     /// The key, with the base32 text the file and the URI will hold.
     pub fn to_secret(&self) -> Secret {
         Secret {
             key: self.0.clone(),
-            base32: Zeroizing::new(BASE32_NOPAD.encode(&self.0)),
+            base32: Zeroizing::new(encode_secret(&self.0)),
         }
     }
-}
-
-/// Base32 without padding that ignores the unused low bits of the last
-/// character, as apps and the module do.
-fn lenient_base32() -> Encoding {
-    let mut spec = Specification::new();
-    spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
-    spec.check_trailing_bits = false;
-    spec.encoding().unwrap_or_else(|_| unreachable!())
 }
 
 #[cfg(test)]
