@@ -27,10 +27,10 @@ use accounts::Accounts;
 use pam_analysis::PamAnalysis;
 use report::{Check, Colour, Report, Section, Sources};
 use service::Service;
-use sshd_checks::{Logins, PamFlow};
-use sshd_settings::{LoadOptions, SshdSettings};
+use sshd_checks::PamFlow;
+use sshd_settings::LoadOptions;
 use system_root::SystemRoot;
-use user_checks::UserChecks;
+use user_checks::{SshdLogins, UserChecks};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,10 +111,10 @@ fn diagnose(args: &DoctorArgs) -> Report {
         let sshd = load_sshd(args, &root);
         let mut checks = sshd.findings;
         checks.extend(sshd_checks::checks(&sshd.settings, flow));
-        (sshd.source, sshd.settings, checks)
+        (sshd.source, Some(sshd.settings), checks)
     } else {
         let source = format!("not checked (PAM service {service})");
-        (source, SshdSettings::default(), Vec::new())
+        (source, None, Vec::new())
     };
     checks.extend(pam_checks);
     checks.push(pam_checks::common_auth_check(
@@ -123,20 +123,17 @@ fn diagnose(args: &DoctorArgs) -> Report {
         pam_checks::is_proxmox(&root),
     ));
 
-    let logins = if service.is_sshd() {
-        sshd_checks::logins(&sshd, flow)
-    } else {
-        Logins::through_the_stack()
-    };
     let (users_source, user_checks) = match Accounts::load(&root) {
         Ok(accounts) => {
             let user_checks = UserChecks {
                 root: &root,
                 service,
                 accounts: &accounts,
-                sshd: &sshd,
+                sshd: sshd.as_ref().map(|settings| SshdLogins {
+                    settings,
+                    logins: sshd_checks::logins(settings, flow),
+                }),
                 pam: pam.as_ref(),
-                logins,
             };
             (accounts.describe_source(), user_checks.run(&args.users))
         }

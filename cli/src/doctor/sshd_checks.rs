@@ -169,18 +169,6 @@ pub struct Logins {
     pub some_ask_code: bool,
 }
 
-impl Logins {
-    /// A service other than sshd: every login runs the PAM stack, and no
-    /// key is involved.
-    pub fn through_the_stack() -> Self {
-        Logins {
-            all_ask_code: true,
-            all_need_key: false,
-            some_ask_code: true,
-        }
-    }
-}
-
 pub fn logins(settings: &SshdSettings, pam: PamFlow) -> Logins {
     let usable: Vec<(MethodList, Outcome)> = method_lists(settings)
         .into_iter()

@@ -29,9 +29,15 @@ pub struct UserChecks<'a> {
     pub root: &'a SystemRoot,
     pub service: &'a Service,
     pub accounts: &'a Accounts,
-    pub sshd: &'a SshdSettings,
+    /// sshd's settings and what its logins need; `None` for a service
+    /// other than sshd, whose logins all run the PAM stack without a key.
+    pub sshd: Option<SshdLogins<'a>>,
     pub pam: Option<&'a PamAnalysis>,
-    /// What every login needs (from the sshd checks).
+}
+
+/// sshd's settings, and what every login needs (from the sshd checks).
+pub struct SshdLogins<'a> {
+    pub settings: &'a SshdSettings,
     pub logins: Logins,
 }
 
@@ -135,14 +141,14 @@ impl UserChecks<'_> {
         if let Some(shell) = account.no_login_shell() {
             return Reach::No(format!("shell {shell}"));
         }
-        if !self.service.is_sshd() {
+        let Some(SshdLogins { settings, logins }) = &self.sshd else {
             return self.reach_through_the_stack(account);
-        }
-        let has_keys = self.has_authorized_keys(account);
+        };
+        let has_keys = self.has_authorized_keys(settings, account);
         if account.uid == 0 {
-            match self.sshd.root_login() {
+            match settings.root_login() {
                 RootLogin::No => return Reach::No("PermitRootLogin no".into()),
-                RootLogin::KeyOnly if self.logins.all_ask_code => {
+                RootLogin::KeyOnly if logins.all_ask_code => {
                     let why = "PermitRootLogin forbids root the keyboard-interactive method that \
                                every login needs";
                     return if has_keys {
@@ -154,11 +160,11 @@ impl UserChecks<'_> {
                 RootLogin::KeyOnly if !has_keys => {
                     return Reach::No("PermitRootLogin allows keys only, none found".into());
                 }
-                RootLogin::KeyOnly if self.logins.some_ask_code => return Reach::RootKeyAlone,
+                RootLogin::KeyOnly if logins.some_ask_code => return Reach::RootKeyAlone,
                 _ => {}
             }
         }
-        if self.logins.all_need_key && !has_keys {
+        if logins.all_need_key && !has_keys {
             return Reach::No("no authorized keys, and every login needs a key".into());
         }
         match self.accounts.password(&account.name) {
@@ -178,15 +184,14 @@ impl UserChecks<'_> {
         Reach::Yes
     }
 
-    fn has_authorized_keys(&self, account: &Account) -> bool {
-        if !self.sshd.pubkey_authentication() {
+    fn has_authorized_keys(&self, sshd: &SshdSettings, account: &Account) -> bool {
+        if !sshd.pubkey_authentication() {
             return false;
         }
-        if self.sshd.has_authorized_keys_command() {
+        if sshd.has_authorized_keys_command() {
             return true;
         }
-        self.sshd
-            .authorized_keys_files()
+        sshd.authorized_keys_files()
             .iter()
             .filter(|pattern| !pattern.eq_ignore_ascii_case("none"))
             .map(|pattern| expand_keys_file(pattern, account))
@@ -237,8 +242,9 @@ impl UserChecks<'_> {
     /// Every login passes keyboard-interactive, where pam_unix asks for the
     /// Unix password: an account with a locked password cannot log in.
     fn unix_password_required(&self) -> bool {
-        self.service.is_sshd()
-            && self.logins.all_ask_code
+        self.sshd
+            .as_ref()
+            .is_some_and(|sshd| sshd.logins.all_ask_code)
             && self.pam.is_some_and(|pam| {
                 pam.stack
                     .lines
