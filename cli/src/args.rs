@@ -20,7 +20,7 @@ use crate::qr_image::ImageFormat;
 use rust_totp_core::otp::{Algorithm, CodeFormat};
 
 /// The only step size the Proxmox VE web dialog can enrol.
-const PVE_STEP_SECONDS: u32 = 30;
+pub const PVE_STEP_SECONDS: u32 = 30;
 
 #[derive(Debug, Parser)]
 #[command(

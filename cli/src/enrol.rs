@@ -11,7 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pam_rust_totp::store;
 use rust_totp_core::otp::{self, CodeFormat, time_step};
-use rust_totp_core::state_file::{FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile};
+use rust_totp_core::state_file::{
+    DEFAULT_STEP_SIZE, FIRST_HOTP_COUNTER, NewFile, NewToken as FileToken, StateFile,
+};
 
 use crate::args::{EnrolOptions, RateLimit, TokenType, Window};
 use crate::display::{self, DisplayError};
@@ -23,8 +25,6 @@ use crate::qr_image::{self, ImageError};
 use crate::target::{AsUserError, Target, TargetError};
 use crate::uri::{Factor, otpauth_uri};
 
-/// TOTP step when `-S` is not given.
-const DEFAULT_STEP_SECONDS: u32 = 30;
 /// Window offered by the interactive question.
 const LARGE_WINDOW: u32 = 17;
 /// Permissions of a secret file, as the reference tool writes it: readable
@@ -133,7 +133,7 @@ pub fn run<R: BufRead, W: Write>(
     let token = NewToken::new(
         &secret,
         token_type,
-        options.step_seconds.unwrap_or(DEFAULT_STEP_SECONDS),
+        options.step_seconds.unwrap_or(DEFAULT_STEP_SIZE),
         options.format,
     );
     let uri = zeroize::Zeroizing::new(otpauth_uri(

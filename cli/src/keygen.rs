@@ -13,11 +13,9 @@ use crate::identity;
 use crate::qr::QrMode;
 use crate::qr_image::{self, ImageError};
 use rust_totp_core::otp::CodeFormat;
+use rust_totp_core::state_file::DEFAULT_STEP_SIZE;
 
 use crate::uri::{Factor, otpauth_uri};
-
-/// The step of a key shown with its URI: the apps' and PVE's default.
-const KEYGEN_STEP_SECONDS: u32 = 30;
 
 /// Why no key was printed.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +70,8 @@ pub fn run(
     let user = identity::user_name();
     let (label, issuer) = identity::label_and_issuer(presentation, &user);
     let factor = Factor::Time {
-        step_seconds: KEYGEN_STEP_SECONDS,
+        // The apps' and Proxmox VE's default step.
+        step_seconds: DEFAULT_STEP_SIZE,
     };
     // `--algorithm` and `--digits` are for enrolment: a new key is for the
     // apps' and PVE's default codes.

@@ -11,7 +11,7 @@ use pam_rust_totp::store::{FilePolicy, Snapshot, StoreError};
 use rust_totp_core::state_file::{ParseError, StateFile};
 use zeroize::Zeroizing;
 
-use crate::args::{Presentation, ShowOptions};
+use crate::args::{PVE_STEP_SECONDS, Presentation, ShowOptions};
 use crate::display::{self, DisplayError};
 use crate::identity;
 use crate::qr_image::{self, ImageError};
@@ -20,8 +20,6 @@ use crate::uri::{Factor, otpauth_uri};
 
 /// `--show` reads a file whatever its permission bits.
 const ANY_PERMISSIONS: u32 = 0o7777;
-/// The only step the Proxmox VE web dialog supports.
-const PVE_STEP_SECONDS: u32 = 30;
 
 /// Why a file could not be shown.
 #[derive(Debug, thiserror::Error)]
