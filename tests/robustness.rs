@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use common::codes;
 use common::driver::{auth_line, faketime_value, write_service};
-use common::module::{OursStatus, ours_status};
-use common::requirements::{LIBFAKETIME, harness, require_program, unavailable};
+use common::module::Module;
+use common::requirements::{LIBFAKETIME, require_program};
+use common::scenario::ours_harness;
 use common::system::{
     Account, FileState, Workspace, group_id, listing, set_mode, set_owner, test_user, write_file,
 };
@@ -34,6 +35,16 @@ mod threaded_host;
 mod write_path;
 
 const SECRET: &str = "2SH3V3GDW7ZNMGYE";
+
+/// A TOTP state file of [`SECRET`] with these scratch codes.
+fn scratch_file(codes: &[&str]) -> String {
+    let mut text = format!("{SECRET}\n\" TOTP_AUTH\n");
+    for code in codes {
+        text.push_str(code);
+        text.push('\n');
+    }
+    text
+}
 const PAM_SUCCESS: i32 = 0;
 const PAM_AUTH_ERR: i32 = 7;
 const CONCURRENT_LOGINS: usize = 16;
@@ -64,13 +75,11 @@ fn race_driver() -> &'static Path {
     DRIVER.get_or_init(|| compile_c("pam_race", &["-std=c11", "-lpam"], "pam_race"))
 }
 
-/// Our module, or `None` after reporting why the tests cannot run.
+/// Our module; a test that cannot have it stops here, reported as skipped
+/// (a failure in CI).
 fn ours() -> PathBuf {
-    harness();
-    match ours_status() {
-        OursStatus::Ready(path) => path.clone(),
-        OursStatus::NotReady(reason) => unavailable(reason),
-    }
+    ours_harness();
+    Module::Ours.path()
 }
 
 /// One user's state file in a private directory, with a PAM service that
@@ -443,6 +452,7 @@ fn only_logins_that_change_the_file_wait_for_the_lock() {
     write_file(&lock_file, b"", setup.user.uid, setup.user.gid, 0o600);
     let held = LockedStateFile::open(&setup.file, &FilePolicy::new(setup.user.uid))
         .unwrap_or_else(|e| panic!("taking the lock: {e}"));
+    assert!(common::locks::lock_is_held(&lock_file));
 
     let started = Instant::now();
     assert_eq!(setup.login(&codes::current_totp(SECRET)), PAM_SUCCESS);

@@ -26,6 +26,11 @@ use pam_rust_totp::store::{self, FilePolicy, LOCK_TIMEOUT, LockedStateFile, Snap
 use tempfile::TempDir;
 use xattr::FileExt as _;
 
+#[path = "common/locks.rs"]
+mod locks;
+
+use locks::lock_is_held;
+
 type TestResult = Result<(), Box<dyn Error>>;
 
 const STATE: &[u8] = b"JBSWY3DPEHPK3PXP\n\" TOTP_AUTH\n12345678\n";
@@ -168,20 +173,24 @@ fn in_child(test: &str) -> bool {
     std::env::var(CHILD_ENV).is_ok_and(|name| name == test)
 }
 
+/// The arguments that make this test binary run test `test` alone, ignored
+/// or not.
+fn only_test(test: &str) -> [&str; 6] {
+    [
+        "--exact",
+        test,
+        "--include-ignored",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]
+}
+
 /// Run test `test` of this binary again in a child process set up by
 /// `configure`; the child knows its role from [`CHILD_ENV`].
 fn rerun_in_child(program: &Path, test: &str, configure: impl FnOnce(&mut Command)) -> Output {
     let mut command = Command::new(program);
-    command
-        .args([
-            "--exact",
-            test,
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(CHILD_ENV, test);
+    command.args(only_test(test)).env(CHILD_ENV, test);
     configure(&mut command);
     command.output().expect("run the child test")
 }
@@ -192,27 +201,6 @@ fn assert_child_passed(output: &Output) {
         output.status.success() && stdout.contains("1 passed"),
         "child failed: {output:?}"
     );
-}
-
-/// Whether another open file description is refused the lock on `lock_file`.
-fn lock_is_held(lock_file: &Path) -> bool {
-    let probe = File::options()
-        .read(true)
-        .write(true)
-        .open(lock_file)
-        .unwrap_or_else(|e| panic!("opening {}: {e}", lock_file.display()));
-    let whole_file = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 0,
-        l_len: 0,
-        l_pid: 0,
-    };
-    match nix::fcntl::fcntl(&probe, nix::fcntl::FcntlArg::F_OFD_SETLK(&whole_file)) {
-        Ok(_) => false,
-        Err(Errno::EAGAIN | Errno::EACCES) => true,
-        Err(e) => panic!("probing the lock on {}: {e}", lock_file.display()),
-    }
 }
 
 // ---------------------------------------------------------------- acceptance
@@ -726,14 +714,7 @@ fn replace_on_a_full_file_system_fails_and_keeps_the_original() -> TestResult {
     let output = Command::new("unshare")
         .args(["--mount", "--propagation", "private"])
         .arg(std::env::current_exe()?)
-        .args([
-            "--exact",
-            TEST,
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
+        .args(only_test(TEST))
         .env(CHILD_ENV, TEST)
         .env(CHILD_DIR_ENV, mount_point.path())
         .output()?;

@@ -309,7 +309,7 @@ static void hold_module(const char *path) {
 
 static void parse_args(struct config *cfg, int argc, char **argv) {
   if (argc < 2) {
-    die("usage: pam_bench latency|parallel|rss OPTIONS (see the source)");
+    die("usage: pam_bench latency|parallel|rss|footprint|load|sink OPTIONS (see the source)");
   }
   cfg->mode = argv[1];
   cfg->expect = -1;

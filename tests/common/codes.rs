@@ -11,13 +11,7 @@ use super::system::Workspace;
 /// The six-digit TOTP code of `secret` (base32) for the step containing
 /// `unix_time`, with steps of `step_seconds`.
 pub fn totp(secret: &str, unix_time: u64, step_seconds: u64) -> String {
-    oathtool(&[
-        "--totp".to_owned(),
-        "--base32".to_owned(),
-        format!("--time-step-size={step_seconds}s"),
-        format!("--now=@{unix_time}"),
-        secret.to_owned(),
-    ])
+    totp_in(SHA1_SIX_DIGITS, secret, unix_time, step_seconds)
 }
 
 /// The six-digit TOTP code of `secret` (base32) for the current 30-second
@@ -32,12 +26,7 @@ pub fn current_totp(secret: &str) -> String {
 
 /// The six-digit HOTP code of `secret` (base32) at `counter`.
 pub fn hotp(secret: &str, counter: u64) -> String {
-    oathtool(&[
-        "--hotp".to_owned(),
-        "--base32".to_owned(),
-        format!("--counter={counter}"),
-        secret.to_owned(),
-    ])
+    hotp_in(SHA1_SIX_DIGITS, secret, counter)
 }
 
 /// How an app makes codes: the HMAC's hash as `oathtool` names it (`SHA1`,
@@ -47,6 +36,12 @@ pub struct AppCodes {
     pub algorithm: &'static str,
     pub digits: u32,
 }
+
+/// The codes of Google's tools and of apps told nothing else.
+pub const SHA1_SIX_DIGITS: AppCodes = AppCodes {
+    algorithm: "SHA1",
+    digits: 6,
+};
 
 /// The TOTP code of `secret` in `codes` for the step containing `unix_time`.
 pub fn totp_in(codes: AppCodes, secret: &str, unix_time: u64, step_seconds: u64) -> String {
@@ -80,10 +75,6 @@ pub fn hotp_in(codes: AppCodes, secret: &str, counter: u64) -> String {
         );
     }
     totp_in(codes, secret, counter, 1)
-}
-
-fn oathtool(args: &[String]) -> String {
-    oathtool_digits(args, 6)
 }
 
 fn oathtool_digits(args: &[String], digits: u32) -> String {

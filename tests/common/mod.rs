@@ -14,10 +14,12 @@
 //!   reference `google-authenticator` enrolment command.
 //! * [`module`]: which PAM module a run loads.
 //! * [`scenario`]: declarative multi-step scenarios and their runner.
+//! * [`locks`]: whether the lock on a state file is held.
 #![allow(dead_code)]
 
 pub mod codes;
 pub mod driver;
+pub mod locks;
 pub mod module;
 pub mod requirements;
 pub mod scenario;

@@ -13,7 +13,7 @@ use crate::common::codes;
 use crate::common::driver::{auth_line, write_service};
 use crate::common::system::{Account, Workspace, test_user, write_file};
 
-use super::{PAM_SUCCESS, SECRET, compile_c, ours, parse_state, run_bounded};
+use super::{PAM_SUCCESS, SECRET, compile_c, ours, parse_state, run_bounded, scratch_file};
 
 /// How long a login run while another waits at the prompt may take.
 const LOGIN_BOUND: Duration = Duration::from_secs(5);
@@ -118,6 +118,19 @@ impl Host {
             .stderr(Stdio::piped());
         Report(run_bounded(command))
     }
+
+    /// Runs the driver in "prompt" mode with alice's login waiting at the
+    /// prompt, to answer scratch code 11111111, and `args` besides.
+    fn run_while_alice_waits(&self, args: &[String]) -> Report {
+        let mut all = vec![
+            "--waiting-user".to_owned(),
+            self.alice.name.clone(),
+            "--waiting-answer".to_owned(),
+            "11111111".to_owned(),
+        ];
+        all.extend_from_slice(args);
+        self.run("prompt", &all)
+    }
 }
 
 /// `USER:ANSWER`, as the driver takes a login.
@@ -191,16 +204,6 @@ impl Report {
     }
 }
 
-/// A TOTP state file with these scratch codes.
-fn scratch_file(codes: &[&str]) -> String {
-    let mut text = format!("{SECRET}\n\" TOTP_AUTH\n");
-    for code in codes {
-        text.push_str(code);
-        text.push('\n');
-    }
-    text
-}
-
 /// While one thread's login waits at the prompt, other threads log in as
 /// the same user and as another one, each in a fraction of the wait.
 #[test]
@@ -209,21 +212,14 @@ fn logins_in_other_threads_go_through_while_one_waits_at_the_prompt() {
     let host = Host::new("rt-threads-prompt");
     host.write_state(&host.alice, &scratch_file(&["11111111", "22222222"]));
     host.write_state(&host.bob, &scratch_file(&["33333333"]));
-    let report = host.run(
-        "prompt",
-        &[
-            "--waiting-user".to_owned(),
-            host.alice.name.clone(),
-            "--waiting-answer".to_owned(),
-            "11111111".to_owned(),
-            "--login".to_owned(),
-            login(&host.alice, "22222222"),
-            "--login".to_owned(),
-            login(&host.bob, &codes::current_totp(SECRET)),
-            "--login".to_owned(),
-            login(&host.bob, "33333333"),
-        ],
-    );
+    let report = host.run_while_alice_waits(&[
+        "--login".to_owned(),
+        login(&host.alice, "22222222"),
+        "--login".to_owned(),
+        login(&host.bob, &codes::current_totp(SECRET)),
+        "--login".to_owned(),
+        login(&host.bob, "33333333"),
+    ]);
     assert_eq!(report.line("PROMPT"), PROMPT);
     let logins = report.logins();
     let expected = [&host.alice.name, &host.bob.name, &host.bob.name];
@@ -250,15 +246,7 @@ fn logins_in_other_threads_go_through_while_one_waits_at_the_prompt() {
 fn no_thread_has_the_users_identity_while_a_login_waits_at_the_prompt() {
     let host = Host::new("rt-threads-groups");
     host.write_state(&host.alice, &scratch_file(&["11111111"]));
-    let report = host.run(
-        "prompt",
-        &[
-            "--waiting-user".to_owned(),
-            host.alice.name.clone(),
-            "--waiting-answer".to_owned(),
-            "11111111".to_owned(),
-        ],
-    );
+    let report = host.run_while_alice_waits(&[]);
     assert_eq!(report.line("PROMPT"), PROMPT);
     let own = report.line("GROUPS own");
     assert!(
@@ -285,19 +273,12 @@ fn a_child_forked_while_a_login_waits_at_the_prompt_logs_in() {
     const FORKS: usize = 3;
     let host = Host::new("rt-threads-fork-prompt");
     host.write_state(&host.alice, &scratch_file(&["11111111"]));
-    let report = host.run(
-        "prompt",
-        &[
-            "--waiting-user".to_owned(),
-            host.alice.name.clone(),
-            "--waiting-answer".to_owned(),
-            "11111111".to_owned(),
-            "--forks".to_owned(),
-            FORKS.to_string(),
-            "--child-login".to_owned(),
-            login(&host.alice, &codes::current_totp(SECRET)),
-        ],
-    );
+    let report = host.run_while_alice_waits(&[
+        "--forks".to_owned(),
+        FORKS.to_string(),
+        "--child-login".to_owned(),
+        login(&host.alice, &codes::current_totp(SECRET)),
+    ]);
     report.assert_children_logged_in(FORKS);
     assert_eq!(report.waiting_result(), PAM_SUCCESS);
 }

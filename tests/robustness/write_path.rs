@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use super::{
     CONCURRENT_LOGINS, PAM_AUTH_ERR, PAM_SUCCESS, SECRET, Setup, add_to_group, compile_c, count,
-    log_capture, parse_results, parse_state, run_bounded,
+    log_capture, parse_results, parse_state, run_bounded, scratch_file,
 };
 use crate::common::system::{group_id, listing, write_file};
 
@@ -25,7 +25,7 @@ type ArrangeLock = fn(&Setup, &Path);
 /// A state file with three scratch codes, of which the logins present the
 /// second.
 fn scratch_state() -> String {
-    format!("{SECRET}\n\" TOTP_AUTH\n11111111\n22222222\n33333333\n")
+    scratch_file(&["11111111", "22222222", "33333333"])
 }
 
 /// A lock file that exists but cannot be opened for writing by the user:
