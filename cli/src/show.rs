@@ -71,10 +71,10 @@ pub fn run(
         qr_image::check_target(image).map_err(ShowError::ImageTarget)?;
     }
     let (path, owner_uid) = (target.path.clone(), target.owner_uid);
-    let bytes = target
+    let snapshot = target
         .run_as_user(|| read_file(&path, owner_uid))
         .map_err(ShowError::Read)?;
-    let state = StateFile::parse(&bytes).map_err(|source| ShowError::Parse {
+    let state = StateFile::parse(snapshot.contents()).map_err(|source| ShowError::Parse {
         path: path.clone(),
         source,
     })?;
@@ -138,13 +138,13 @@ pub fn run(
 
 /// The whole file, read by the store: any owner and mode, but only a
 /// regular file of at most the module's size limit.
-fn read_file(path: &std::path::Path, owner_uid: u32) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+fn read_file(path: &std::path::Path, owner_uid: u32) -> Result<Snapshot, StoreError> {
     let policy = FilePolicy {
         strict_owner: false,
         allowed_perm: ANY_PERMISSIONS,
         ..FilePolicy::new(owner_uid)
     };
-    Snapshot::read(path, &policy).map(|snapshot| Zeroizing::new(snapshot.contents().to_vec()))
+    Snapshot::read(path, &policy)
 }
 /// Time-based unless the file has a HOTP counter, as the PAM module reads it.
 fn factor(state: &StateFile) -> Factor {

@@ -511,32 +511,31 @@ fn inspect(path: &Path, file: &SecretFile, name: &str, options: &ModuleOptions) 
 /// What the module's refusal of the file means for the admin.
 fn refusal(error: &StoreError, file: &SecretFile, name: &str) -> FileState {
     let (shown, owner) = (&file.shown, &file.owner);
-    let refused = |why: String, fix: String| FileState::Refused(why, fix);
     match *error {
         StoreError::NotFound { .. } => FileState::Missing,
         StoreError::Resolve {
             source: Errno::ENOTDIR,
             ..
         } => FileState::Missing,
-        StoreError::NotRegularFile { kind, .. } => refused(
+        StoreError::NotRegularFile { kind, .. } => FileState::Refused(
             format!("not a regular file but a {kind}"),
             format!(
                 "replace it with the file rust-totp writes ({})",
                 enrol_command(name, file)
             ),
         ),
-        StoreError::TooPermissive { mode, allowed, .. } => refused(
+        StoreError::TooPermissive { mode, allowed, .. } => FileState::Refused(
             format!("mode {mode:04o}, the module accepts at most {allowed:04o}"),
             format!("chmod 600 {shown}"),
         ),
-        StoreError::WrongOwner { owner: uid, .. } => refused(
+        StoreError::WrongOwner { owner: uid, .. } => FileState::Refused(
             format!(
                 "owned by uid {uid}, the module wants {} (uid {})",
                 owner.name, owner.uid
             ),
             format!("chown {} {shown}", owner.name),
         ),
-        StoreError::InvalidSize { size, max, .. } => refused(
+        StoreError::InvalidSize { size, max, .. } => FileState::Refused(
             format!("{size} bytes, the module accepts 1 to {max}"),
             format!("enrol {name} again ({})", enrol_command(name, file)),
         ),
